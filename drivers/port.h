@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+// Port driver contract and registry. A backend (af_packet, tap, null, pcap, vhost-user, pci...)
+// implements one `struct port_ops`, listed in port_drivers[] in port.c. The control thread owns
+// struct port and calls the ops; workers never see the ops: start() fills rxq/txq pointers and the
+// burst functions, which the port layer publishes into a flat per-port fast-path table
+// (port_fp[]) that workers read without locks.
+//
+// Threads: every op except rx_burst/tx_burst runs on the control thread. rx_burst on one rxq is
+// called by one worker at a time; tx_burst on one txq likewise unless the port sets txq_shared,
+// in which case the worker layer serialises callers with a per-txq spinlock.
+#ifndef VSWITCH_PORT_H
+#define VSWITCH_PORT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane/compiler.h"
+#include "dataplane/err.h"
+#include "dataplane/pkt.h"
+
+#define PORT_NAME_MAX 64
+#define PORT_MAX 256 // datapath ports, id 0..PORT_MAX-1
+#define PORT_MAX_QUEUES 16
+#define PORT_ARGS_MAX 32
+
+struct port;
+
+// rx: fills up to n packets, returns the count. tx: takes ownership of all n packets; those it
+// cannot send it frees and counts as drops; returns the number sent. Never block, never syscall
+// except the NIC/peer doorbell a backend needs (eventfd kick, sendto for af_packet tx).
+typedef uint16_t (*port_rx_burst_fn)(void *rxq, struct pkt **pkts, uint16_t n);
+typedef uint16_t (*port_tx_burst_fn)(void *txq, struct pkt **pkts, uint16_t n);
+
+// key=value options from `vsctl add-port BR NAME type=T key=value...` or the YAML config.
+struct port_kv {
+	const char *key;
+	const char *value;
+};
+
+struct port_args {
+	const struct port_kv *kv;
+	unsigned n;
+	uint32_t used; // bit i set once kv[i] was read by port_args_get*()
+};
+
+// Looks up `key`, marking it used. NULL if absent.
+const char *port_args_get(struct port_args *a, const char *key);
+// Typed getters: 0 and *out set (or default kept when absent), -EINVAL with err naming the key
+// and the accepted range/values.
+int port_args_get_uint(struct port_args *a, const char *key, unsigned min, unsigned max,
+	unsigned *out, struct err *err);
+int port_args_get_bool(struct port_args *a, const char *key, bool *out, struct err *err);
+int port_args_get_mac(struct port_args *a, const char *key, uint8_t mac[6], struct err *err);
+
+struct port_queue_stats {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t drops; // rx: no buffer / ring full / invalid; tx: queue full / peer not ready
+	uint64_t errors;
+};
+
+struct port_stats {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_drop_nobuf; // no mbuf to receive into
+	uint64_t rx_drop_invalid; // malformed input from the peer (bad descriptor, runt, too long)
+	uint64_t rx_errors;
+	uint64_t tx_drop_full; // tx queue / peer ring full
+	uint64_t tx_drop_down; // link down, peer not connected
+	uint64_t tx_drop_mtu; // frame larger than the port MTU
+	uint64_t tx_errors;
+	unsigned n_rxq, n_txq;
+	struct port_queue_stats rxq[PORT_MAX_QUEUES];
+	struct port_queue_stats txq[PORT_MAX_QUEUES];
+};
+
+// Key/value status lines for `vsctl show` and port.list ("state": "connected", "features":
+// "0x..."); emit may be called any number of times.
+typedef void (*port_status_emit_fn)(void *ctx, const char *key, const char *value);
+
+struct port_ops {
+	const char *type; // "af_packet", "vhost-user", ...
+	size_t priv_size; // bytes of zeroed driver state at port->priv
+	const char *help; // one line per option: "iface=IFNAME  kernel interface (default: port name)"
+
+	// Parses args (port_args_get*), opens what it needs and sets n_rxq/n_txq/mtu/mac/numa_node.
+	// Unknown keys are rejected by the port layer afterwards. Returns 0 or -errno with err
+	// filled (name the option and the port). A failed probe is followed by remove().
+	int (*probe)(struct port *port, struct port_args *args, struct err *err);
+	// Makes the queues usable: fills port->rxq[]/txq[] and may be called again after stop().
+	int (*start)(struct port *port, struct err *err);
+	// Quiesces the queues. Called only after every worker stopped polling them.
+	void (*stop)(struct port *port);
+	// Releases everything; never fails; must accept a half-probed port.
+	void (*remove)(struct port *port);
+
+	port_rx_burst_fn rx_burst;
+	port_tx_burst_fn tx_burst;
+
+	// Optional (NULL: the generic layer answers -EOPNOTSUPP or a default).
+	int (*stats_get)(struct port *port, struct port_stats *st);
+	void (*stats_clear)(struct port *port);
+	int (*mtu_set)(struct port *port, unsigned mtu, struct err *err);
+	// Applies `vsctl set port P key=value` options the driver owns; unknown keys are rejected
+	// by the port layer.
+	int (*reconfigure)(struct port *port, struct port_args *args, struct err *err);
+	bool (*link_get)(struct port *port);
+	void (*status)(struct port *port, port_status_emit_fn emit, void *ctx);
+};
+
+enum port_state {
+	PORT_S_PROBED,
+	PORT_S_STARTED,
+	PORT_S_STOPPED,
+	PORT_S_BROKEN, // peer misbehaved (bad vhost-user message...): no traffic until reset
+};
+
+struct port {
+	char name[PORT_NAME_MAX];
+	const struct port_ops *ops;
+	uint16_t id; // index in port_fp[]
+	enum port_state state;
+	int numa_node; // -1: unknown
+	uint8_t mac[6];
+	unsigned mtu;
+	uint16_t n_rxq, n_txq;
+	bool txq_shared; // tx queues must be serialised across workers
+	void *rxq[PORT_MAX_QUEUES]; // filled by start()
+	void *txq[PORT_MAX_QUEUES];
+	// Pool the driver receives into (chosen by the datapath on numa_node before probe).
+	struct mempool *pool;
+	// The datapath's hooks, set before probe: queues_changed() is called by the driver (control
+	// thread) when the number of usable queues or their pointers changed (vhost-user negotiation,
+	// reconnect), so the datapath re-publishes the fast path and reassigns rx queues.
+	void (*queues_changed)(struct port *port);
+	void *dp_priv; // datapath-private
+	void *priv; // driver-private, ops->priv_size bytes
+};
+
+// Flat fast-path table read by workers; written by the control thread only (port_fp_publish)
+// while no worker polls the port (the datapath guarantees that through RCU).
+struct port_fp {
+	port_rx_burst_fn rx_burst;
+	port_tx_burst_fn tx_burst;
+	uint16_t n_rxq, n_txq;
+	bool txq_shared;
+	void *rxq[PORT_MAX_QUEUES];
+	void *txq[PORT_MAX_QUEUES];
+} __cache_aligned;
+
+extern struct port_fp port_fp[PORT_MAX];
+
+// Control-thread services a driver may use (fd readiness, timers), implemented by control/ with
+// libevent so drivers never include it. Callbacks run on the control thread.
+struct port_env {
+	// Calls cb(fd, arg) whenever fd is readable. Returns a handle or NULL + errno.
+	void *(*fd_watch)(int fd, void (*cb)(int fd, void *arg), void *arg);
+	void (*fd_unwatch)(void *handle); // NULL is a no-op
+	// One-shot timer after `ms`; returns a handle or NULL + errno. timer_del before it fires
+	// cancels it; after it fired the handle is gone.
+	void *(*timer_add)(unsigned ms, void (*cb)(void *arg), void *arg);
+	void (*timer_del)(void *handle);
+};
+
+void port_env_set(const struct port_env *env);
+const struct port_env *port_env_get(void);
+
+// Registry.
+const struct port_ops *port_ops_lookup(const char *type);
+// Iterates the drivers (for `vsctl add-port --help`, rpc.list help).
+void port_ops_foreach(void (*cb)(const struct port_ops *ops, void *arg), void *arg);
+
+// Generic lifecycle used by the datapath (control thread). port_create allocates the port with
+// its priv area, runs probe and rejects unused args; on failure returns NULL with err filled.
+// The caller has set id, pool and queues_changed through `tmpl`.
+struct port *port_create(const char *name, const char *type, const struct port_kv *kv,
+	unsigned n_kv, const struct port *tmpl, struct err *err);
+int port_start(struct port *port, struct err *err); // then publishes port_fp[port->id]
+void port_stop(struct port *port); // clears port_fp[port->id] to a drop-everything entry first
+void port_destroy(struct port *port); // stop if needed, remove, free; NULL no-op
+int port_reconfigure(struct port *port, const struct port_kv *kv, unsigned n_kv, struct err *err);
+// Re-copies port->rxq/txq/n_*q into port_fp[port->id] (after queues_changed).
+void port_fp_publish(struct port *port);
+int port_stats_get(struct port *port, struct port_stats *st);
+void port_mark_broken(struct port *port, const char *why); // logs rate-limited, drops traffic
+const char *port_state_name(enum port_state s);
+
+#endif
