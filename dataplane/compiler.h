@@ -14,6 +14,7 @@
 #define __packed __attribute__((packed))
 #define __unused __attribute__((unused))
 #define __noinline __attribute__((noinline))
+#undef __always_inline // glibc sys/cdefs.h has an equivalent; either may be included first
 #define __always_inline inline __attribute__((always_inline))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define __must_check __attribute__((warn_unused_result))
