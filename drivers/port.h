@@ -42,6 +42,7 @@ struct port_args {
 	const struct port_kv *kv;
 	unsigned n;
 	uint32_t used; // bit i set once kv[i] was read by port_args_get*()
+	const char *port_name; // for error messages ("port p1: ..."); NULL: messages omit it
 };
 
 // Looks up `key`, marking it used. NULL if absent.
@@ -52,6 +53,8 @@ int port_args_get_uint(struct port_args *a, const char *key, unsigned min, unsig
 	unsigned *out, struct err *err);
 int port_args_get_bool(struct port_args *a, const char *key, bool *out, struct err *err);
 int port_args_get_mac(struct port_args *a, const char *key, uint8_t mac[6], struct err *err);
+// Parses "aa:bb:cc:dd:ee:ff" (hex, 2 digits per byte); 0 or -EINVAL.
+int port_mac_parse(const char *s, uint8_t mac[6]);
 
 struct port_queue_stats {
 	uint64_t packets;
@@ -81,7 +84,11 @@ typedef void (*port_status_emit_fn)(void *ctx, const char *key, const char *valu
 struct port_ops {
 	const char *type; // "af_packet", "vhost-user", ...
 	size_t priv_size; // bytes of zeroed driver state at port->priv
-	const char *help; // one line per option: "iface=IFNAME  kernel interface (default: port name)"
+	// One line per option, each starting with the option key: "iface=IFNAME  kernel interface
+	// (default: port name)". The port layer derives the list of valid options from it (the
+	// characters before the first '=' or blank of each line) to reject unknown ones before
+	// probe; NULL means the type takes no options.
+	const char *help;
 
 	// Parses args (port_args_get*), opens what it needs and sets n_rxq/n_txq/mtu/mac/numa_node.
 	// Unknown keys are rejected by the port layer afterwards. Returns 0 or -errno with err
@@ -134,8 +141,26 @@ struct port {
 	// reconnect), so the datapath re-publishes the fast path and reassigns rx queues.
 	void (*queues_changed)(struct port *port);
 	void *dp_priv; // datapath-private
-	void *priv; // driver-private, ops->priv_size bytes
+	void *priv; // driver-private, ops->priv_size bytes (cache-line aligned)
+	// Port layer private: ops->start succeeded and ops->stop has not run yet.
+	bool ops_started;
+	// Port layer private: counters at the last port_stats_clear(), subtracted by port_stats_get().
+	struct port_stats stats_base;
 };
+
+// Per-queue counters: written by the one worker that owns the queue, read by the control thread.
+// Relaxed load + store (no locked instruction) is enough with a single writer and keeps the reader
+// free of torn values.
+static inline void port_counter_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+		memory_order_relaxed);
+}
+
+static inline uint64_t port_counter_read(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
 
 // Flat fast-path table read by workers; written by the control thread only (port_fp_publish)
 // while no worker polls the port (the datapath guarantees that through RCU).
@@ -162,11 +187,16 @@ struct port_env {
 	void (*timer_del)(void *handle);
 };
 
+// The env is copied; NULL clears it. port_env_get() returns NULL when none was set (unit tests):
+// drivers then run without periodic work.
 void port_env_set(const struct port_env *env);
 const struct port_env *port_env_get(void);
 
 // Registry.
 const struct port_ops *port_ops_lookup(const char *type);
+// 0 if `type` is a known port type, else -EINVAL with err saying "unknown port type 'x' (known:
+// null, pcap, ...)" on field "type".
+int port_type_check(const char *type, struct err *err);
 // Iterates the drivers (for `vsctl add-port --help`, rpc.list help).
 void port_ops_foreach(void (*cb)(const struct port_ops *ops, void *arg), void *arg);
 
@@ -181,7 +211,12 @@ void port_destroy(struct port *port); // stop if needed, remove, free; NULL no-o
 int port_reconfigure(struct port *port, const struct port_kv *kv, unsigned n_kv, struct err *err);
 // Re-copies port->rxq/txq/n_*q into port_fp[port->id] (after queues_changed).
 void port_fp_publish(struct port *port);
+// Counters since the last port_stats_clear(): the driver's stats_get (zeros if it has none) minus
+// the baseline; n_rxq/n_txq default to the port's queue counts.
 int port_stats_get(struct port *port, struct port_stats *st);
+// Clears the counters by recording a baseline (so workers never race with a reset); also calls
+// ops->stats_clear when the driver has one. Control thread.
+void port_stats_clear(struct port *port);
 void port_mark_broken(struct port *port, const char *why); // logs rate-limited, drops traffic
 const char *port_state_name(enum port_state s);
 
