@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // vswitchd.yaml: the typed configuration, its loader (libyaml, errors with file:line:column) and
-// the three-way merge with persisted run-time state (see docs/user-guide.md "Configuration and
-// persisted state").
+// helpers to copy bridge lists. The merge with persisted run-time state is control/state.h; the
+// user-facing description of every key is docs/configuration.md.
 #ifndef VSWITCH_CONFIG_H
 #define VSWITCH_CONFIG_H
 
@@ -24,6 +24,8 @@ struct config_port {
 	struct port_kv *opts;
 	unsigned n_opts;
 	unsigned line; // where it was declared (0: not from a file)
+	unsigned col;
+	unsigned type_line, type_col; // position of the type value (config_check_ports messages)
 };
 
 struct config_bridge {
@@ -33,6 +35,7 @@ struct config_bridge {
 	struct config_port *ports;
 	unsigned n_ports;
 	unsigned line;
+	unsigned col;
 };
 
 struct config {
@@ -52,14 +55,34 @@ struct config {
 	// bridges:
 	struct config_bridge *bridges;
 	unsigned n_bridges;
+	char *source; // file name used in messages (NULL for defaults only)
 };
 
+// Fills cfg with the defaults (overwriting it: free a previous config first). The default worker
+// core is the last CPU vswitchd may run on when it has more than one, else its only CPU.
 void config_init_defaults(struct config *cfg);
-// Loads a YAML file; on error returns -errno with err->msg "FILE:LINE:COL: what was expected"
-// and err->field the key path ("bridges[0].ports[1].type").
+// Loads a YAML file (the defaults for everything it does not set). On error returns -errno with
+// err->msg "FILE:LINE:COL: key.path: what was wrong and what was expected" and err->field the key
+// path ("bridges[0].ports[1].type"); cfg then holds nothing. Call config_free(cfg) afterwards
+// whatever the result (a no-op after a failure). -ENOENT/-EACCES...: the file cannot be read.
 int config_load_file(const char *path, struct config *cfg, struct err *err);
+// Same from memory (tests, fuzzing); `name` (NULL: "<buffer>") is the file name in messages.
 int config_load_buf(const char *buf, size_t len, const char *name, struct config *cfg,
 	struct err *err);
-void config_free(struct config *cfg);
+void config_free(struct config *cfg); // frees every owned string and array, zeroes cfg
+// Checks that every port type in cfg->bridges names a registered driver (port_ops_lookup), for
+// `vswitchd --check`. -EINVAL with "FILE:LINE:COL: bridges[i].ports[j].type: unknown port type".
+int config_check_ports(const struct config *cfg, struct err *err);
+
+// Deep copies / frees of bridge lists (state.c keeps the applied file section). dup: 0 or -ENOMEM
+// (*out NULL when n is 0). free(NULL, 0) is a no-op.
+int config_bridges_dup(const struct config_bridge *b, unsigned n, struct config_bridge **out);
+void config_bridges_free(struct config_bridge *b, unsigned n);
+
+// "1-3,5" or "7" -> cpus[] in the given order (duplicates kept; the loader rejects them). 0,
+// -EINVAL (syntax), -E2BIG (more than max CPUs).
+int config_parse_cpu_list(const char *s, int *cpus, unsigned max, unsigned *n);
+// "512M", "1G", "2048K", "1048576", "1GiB", "512MB" (binary units) -> bytes. 0, -EINVAL, -ERANGE.
+int config_parse_size(const char *s, size_t *out);
 
 #endif

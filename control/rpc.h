@@ -47,4 +47,14 @@ int rpc_unpack(struct rpc_call *call, json_t *params, const char *fmt, ...);
 // Exposed for unit tests and the fuzzer; the server uses it for every line.
 char *rpc_process(const char *buf, size_t len, const struct rpc_call *peer);
 
+// Registers every module's method table (control/rpc_tables.c); a duplicate name aborts. Call
+// once at start, before the server accepts clients. rpc_fini() empties the registry.
+void rpc_init(void);
+void rpc_fini(void);
+
+// config.reload calls this hook (set by the daemon): it reloads and sets *result to
+// {"changes": [str]}; returns 0 or -errno with err filled. Without a hook config.reload answers
+// -EOPNOTSUPP. NULL clears it.
+void rpc_daemon_set_reload_hook(int (*fn)(struct err *err, json_t **result));
+
 #endif
