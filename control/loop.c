@@ -191,8 +191,8 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
 }
 
 // Allocates a handle and its event; the caller sets the callback, then handle_add().
-static struct loop_handle *handle_alloc(enum loop_kind kind, evutil_socket_t fd, short events,
-	void *arg)
+static struct loop_handle *handle_alloc(
+	enum loop_kind kind, evutil_socket_t fd, short events, void *arg)
 {
 	struct loop_handle *h;
 

@@ -95,8 +95,15 @@ int vsctl_main(int argc, char **argv, FILE *out, FILE *err, const struct vsctl_t
 
 // Looks a command up by name; NULL if unknown.
 const struct vsctl_command *vsctl_command_lookup(const char *name);
-// Prints "usage: vsctl NAME USAGE".
+// Prints "NAME [OPTION]... USAGE", e.g. "add-br [--may-exist] BR [KEY=VALUE]...".
+void vsctl_print_synopsis(FILE *f, const struct vsctl_command *cmd);
+// Prints "usage: vsctl " + the synopsis + newline.
 void vsctl_print_usage(FILE *f, const struct vsctl_command *cmd);
+// `vsctl --help`: every command of every group, the options and the exit codes.
+void vsctl_print_help(FILE *f);
+// `vsctl help CMD` / `vsctl CMD --help`: usage, description, options and vswitchd's description
+// of the command's RPC method (fetched with rpc.list when vswitchd answers within 2 s).
+void vsctl_print_command_help(struct vsctl_ctx *ctx, const struct vsctl_command *cmd);
 
 // Calls METHOD with params (stolen; NULL = {}). On success returns 0 and, if result != NULL,
 // sets *result (new reference). On failure prints the error, records the exit code and
@@ -104,8 +111,8 @@ void vsctl_print_usage(FILE *f, const struct vsctl_command *cmd);
 int vsctl_call(struct vsctl_ctx *ctx, const char *method, json_t *params, json_t **result);
 // Same, but when vswitchd answers with error code `rpc_code` (an RPC_E_* constant) nothing is
 // printed and 1 is returned (*result NULL): for --if-exists / --may-exist.
-int vsctl_call_tolerate(struct vsctl_ctx *ctx, const char *method, json_t *params,
-	json_t **result, int rpc_code);
+int vsctl_call_tolerate(struct vsctl_ctx *ctx, const char *method, json_t *params, json_t **result,
+	int rpc_code);
 
 // Reports a command-line error for the running command ("vsctl: CMD: msg" + its usage); exit 2.
 // Returns -EINVAL.
@@ -123,7 +130,7 @@ const char *vsctl_opt_value(const struct vsctl_ctx *ctx, const char *name);
 
 // Parses KEY=VALUE arguments into a new object of string values (*out NULL when argc == 0).
 // Rejects missing '=', empty or malformed keys, duplicates, invalid UTF-8 and empty values
-// (unless VSCTL_KV_REMOVE: then "key=" maps to null, which port.set reads as "remove").
+// (unless VSCTL_KV_REMOVE: then "key=" is sent as "", which port.set reads as "remove").
 // VSCTL_KV_OVS also accepts ovs-vsctl's "options:key=value". Returns 0 or -EINVAL (reported).
 #define VSCTL_KV_REMOVE 0x1
 #define VSCTL_KV_OVS 0x2
@@ -146,5 +153,9 @@ bool vsctl_get_num(const json_t *obj, const char *key, double *out);
 
 // Sorts an array of objects in place by a string key (missing keys first).
 void vsctl_sort_by_str(json_t *arr, const char *key);
+
+// list-br/list-ports output: the "name" of each object of the result of `method`, sorted, one
+// per line. An entry without a string name is a malformed response. Returns 0 or -errno.
+int vsctl_print_names(struct vsctl_ctx *ctx, const char *method, json_t *arr);
 
 #endif

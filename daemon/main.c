@@ -97,9 +97,23 @@ static int run(struct config *cfg, const char *pidfile)
 	rcu_timer = loop_timer_every(2, rcu_tick, NULL);
 	rpc_init();
 	rpc_daemon_set_reload_hook(reload_rpc);
+	// The socket comes first: it refuses to start when another vswitchd answers on it, before
+	// this instance touches any state. Requests are served only once the loop runs.
+	scfg = (struct rpc_server_config){
+		.path = cfg->socket_path,
+		.group = cfg->socket_group,
+		.mode = cfg->socket_mode,
+		.max_clients = cfg->rpc_max_clients,
+		.idle_timeout_s = cfg->rpc_idle_timeout_s,
+		.max_request = RPC_MAX_REQUEST,
+	};
+	if ((ret = rpc_server_start(&scfg, &err)) < 0) {
+		LOG(ERR, "control socket: %s", err.msg);
+		goto out_dp;
+	}
 	if ((ret = state_init(cfg->state_dir, &err)) < 0) {
 		LOG(ERR, "state: %s", err.msg);
-		goto out_dp;
+		goto out_server;
 	}
 	// Bridges and ports from the file and the persisted state; individual port failures are
 	// reported and do not stop the daemon (the operator fixes them at run time).
@@ -112,24 +126,12 @@ static int run(struct config *cfg, const char *pidfile)
 	state_changes_free(changes, n_changes);
 	dp_set_change_hook(state_change_hook, NULL);
 
-	scfg = (struct rpc_server_config){
-		.path = cfg->socket_path,
-		.group = cfg->socket_group,
-		.mode = cfg->socket_mode,
-		.max_clients = cfg->rpc_max_clients,
-		.idle_timeout_s = cfg->rpc_idle_timeout_s,
-		.max_request = RPC_MAX_REQUEST,
-	};
-	if ((ret = rpc_server_start(&scfg, &err)) < 0) {
-		LOG(ERR, "control socket: %s", err.msg);
-		goto out_state;
-	}
 	loop_signal(SIGTERM, on_stop, NULL);
 	loop_signal(SIGINT, on_stop, NULL);
 	loop_signal(SIGHUP, on_hup, NULL);
 	if ((ret = notify_init(cfg->watchdog_sec)) < 0) {
 		LOG(ERR, "systemd notification timers: %s", strerror(-ret));
-		goto out_server;
+		goto out_state;
 	}
 	LOG(NOTICE, "vswitchd %s ready: %u ports, %u workers, control socket %s", VSWITCH_VERSION,
 		dp_n_ports(), dp_n_workers(), cfg->socket_path);
@@ -139,14 +141,14 @@ static int run(struct config *cfg, const char *pidfile)
 
 	notify_stopping();
 	notify_fini();
-out_server:
-	rpc_server_stop();
 out_state:
 	dp_set_change_hook(NULL, NULL);
 	// Flush the run-time state once more so an orderly stop never loses a change.
 	if (state_save(&err) < 0)
 		LOG(ERR, "saving state: %s", err.msg);
 	state_fini();
+out_server:
+	rpc_server_stop();
 out_dp:
 	loop_cancel(rcu_timer);
 	dp_fini();

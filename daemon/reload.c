@@ -22,11 +22,11 @@ int reload_load(const struct reload_opts *ro, struct config *cfg, struct err *er
 {
 	int ret;
 
-	config_init_defaults(cfg);
+	// config_load_file() initialises cfg itself (defaults, then the file).
 	if (ro->missing_ok && access(ro->config_path, F_OK) != 0) {
+		config_init_defaults(cfg);
 		LOG(NOTICE, "no configuration file at %s, running on defaults", ro->config_path);
 	} else if ((ret = config_load_file(ro->config_path, cfg, err)) < 0) {
-		config_free(cfg);
 		return ret;
 	}
 	if (ro->socket_path) {

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // The datapath manager: owns bridges, ports, packet pools and worker threads, and is the only
 // API control/ uses to change forwarding state. Control thread only. Every mutation builds new
-// immutable worker state and publishes it with RCU (dataplane/rcu.h); nothing here blocks on a
-// worker except dp_quiesce() during teardown.
+// immutable worker state and publishes it with RCU (dataplane/rcu.h). Removing or moving what a
+// worker polls waits for one grace period on the spot, bounded by a few milliseconds (live workers
+// quiesce within microseconds); past that bound the rest of the work is deferred to rcu_poll()
+// (dp_run()), so a stuck worker never stalls the control loop. See docs/datapath.md.
 //
 // Options are key=value pairs. Bridge options: mac-table-size, mac-aging (seconds).
 // Port options understood by the datapath itself (stripped before the driver sees the rest):
 //   tag=VID (access VLAN), trunks=VID[,VID...] (trunk port), vlan-mode=access|trunk|native-tagged|
-//   native-untagged, enabled=true|false, mtu=N, rxq-affinity=Q:W[,Q:W...] (pin rx queue Q to worker W).
+//   native-untagged, enabled=true|false, mtu=N, rxq-affinity=Q:W[,Q:W...] (pin rx queue Q to
+//   worker W).
 #ifndef VSWITCH_DP_H
 #define VSWITCH_DP_H
 
@@ -15,6 +18,7 @@
 #include <stdint.h>
 
 #include "dataplane/err.h"
+#include "dataplane/pipeline.h"
 #include "drivers/port.h"
 
 #define DP_MAX_WORKERS 32
@@ -32,10 +36,13 @@ struct dp_config {
 	unsigned idle_sleep_us; // 0: busy poll (default); else sleep up to this when idle
 	enum dp_rxq_assign rxq_assign;
 	unsigned rebalance_interval_s; // cycles-based reassignment period, 0 = never automatic
-	unsigned n_pkts; // packet buffers per NUMA node in use
-	unsigned max_mtu; // sizes the data room: <= 1500+26 -> 2048, else 9216
-	unsigned pkt_cache; // per-worker mempool cache
+	unsigned n_pkts; // packet buffers per NUMA node in use (0: DP_N_PKTS_DEFAULT)
+	unsigned max_mtu; // sizes the data room: <= 1500 -> 2048, else 9216 (0: 1500)
+	unsigned pkt_cache; // per-worker mempool cache, 0 = none (config default DP_PKT_CACHE_DEFAULT)
 };
+
+#define DP_N_PKTS_DEFAULT 16384
+#define DP_PKT_CACHE_DEFAULT 256
 
 int dp_init(const struct dp_config *cfg, struct err *err); // after mem_init()
 void dp_fini(void); // stops workers, removes all ports and bridges, frees pools
@@ -77,5 +84,81 @@ void dp_set_change_hook(void (*fn)(void *arg), void *arg);
 bool dp_workers_alive(void);
 // Aggregate rates for STATUS=: packets/s received over all ports since the previous call.
 double dp_rx_pps(void);
+
+// Periodic work; the daemon calls it from a 1..10 ms timer on the control thread. Runs the RCU
+// callbacks whose grace period ended (rcu_poll: deferred frees, port removals and rx queue moves
+// that could not finish within the bounded wait), retries a publication that failed for lack of
+// memory, and rebalances rx queues every rebalance_interval_s (cycles policy) when that lowers
+// the busiest worker's load by at least DP_REBALANCE_MIN_GAIN percent. Never blocks.
+void dp_run(void);
+#define DP_REBALANCE_MIN_GAIN 25
+
+// ---- Queries for the RPC handlers (control thread) ----
+
+struct dp_port_info {
+	char name[PORT_NAME_MAX];
+	char bridge[DP_BRIDGE_NAME_MAX];
+	const char *type; // static driver type string
+	uint16_t id;
+	enum port_state state;
+	unsigned mtu; // datapath MTU (option mtu, else the driver's)
+	uint8_t mac[6];
+	int link; // 1 up, 0 down, -1 unknown (driver has no link_get)
+	unsigned n_rxq, n_txq;
+	int numa_node;
+	bool enabled;
+};
+// -ENOENT (err names the port) when there is no such port.
+int dp_port_info_get(const char *name, struct dp_port_info *info, struct err *err);
+// Calls the driver's status op (if any) with emit; -ENOENT when there is no such port.
+int dp_port_status(const char *name, port_status_emit_fn emit, void *ctx, struct err *err);
+
+struct dp_port_stats {
+	struct port_stats drv; // driver counters since the last clear, with per-queue counters
+	struct pl_port_counters pl; // datapath counters summed over workers since the last clear
+};
+int dp_port_stats_get(const char *name, struct dp_port_stats *st, struct err *err);
+// Clears driver and datapath counters of one port, or of all ports when name is NULL.
+int dp_stats_clear(const char *name, struct err *err);
+
+struct dp_pmd_stats {
+	unsigned worker;
+	int core; // -1 unpinned
+	int numa;
+	// Since the last dp_pmd_stats_clear():
+	uint64_t iterations, busy_cycles, idle_cycles, packets, rx_batches, tx_packets, tx_drops;
+};
+// Fills up to max entries (one per worker); returns the number of workers.
+unsigned dp_pmd_stats_get(struct dp_pmd_stats *out, unsigned max);
+// Also restarts the per-rxq measurement interval (busy_pct, cycles-based assignment).
+void dp_pmd_stats_clear(void);
+
+struct dp_rxq_info {
+	unsigned worker;
+	char port[PORT_NAME_MAX];
+	uint16_t port_id, queue;
+	double busy_pct; // share of the time spent on this queue since the interval started
+	bool pinned;
+	uint64_t cycles; // busy cycles since the interval started
+};
+// Fills up to max entries ordered by worker, then port id and queue; returns the total number
+// of assigned rx queues.
+unsigned dp_pmd_rxq_get(struct dp_rxq_info *out, unsigned max);
+// Recomputes the whole assignment with the configured policy from the loads measured since the
+// interval started, applies it (two-phase, nothing lost) and starts a new interval. *moved gets
+// the number of rx queues that changed worker.
+int dp_pmd_rebalance(unsigned *moved, struct err *err);
+
+// Test hook: makes worker `worker` stall (spin without progress or quiescent points) for ms
+// milliseconds (1..60000). -ENOENT / -EINVAL with err filled.
+int dp_debug_stall_worker(unsigned worker, unsigned ms, struct err *err);
+
+// ---- MAC learning tables (fdb.* RPC handlers, control thread) ----
+
+struct mac_table;
+// The MAC table of bridge `name` (dataplane/mac_table.h: dump, flush, stats), or NULL when there
+// is no such bridge. The table lives as long as the bridge: use it within one handler call and
+// never keep it across dp_* mutations.
+struct mac_table *dp_bridge_mac_table(const char *name);
 
 #endif

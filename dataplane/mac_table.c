@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "dataplane/compiler.h"
 #include "dataplane/mac_table.h"
@@ -32,6 +33,7 @@
 #define MT_WAYS 4
 #define MT_READ_TRIES 16
 #define MT_KEY_VALID (1ULL << 63) // key 0 = empty slot
+#define MT_PREFETCH_MIN_BYTES (512 * 1024)
 
 struct mt_bucket {
 	_Atomic uint32_t seq; // even: stable; odd: a writer owns the bucket
@@ -48,6 +50,7 @@ struct mac_table {
 	uint32_t mask; // n_buckets - 1
 	unsigned capacity;
 	uint64_t seed;
+	bool prefetch; // buckets likely out of cache: mac_table_prefetch() is worth its hashing
 	_Atomic unsigned aging_s; // worker: ro, control: rw (relaxed: any recent value will do)
 
 	// Written on learning events only (rare next to lookups), kept off the read-mostly line.
@@ -177,8 +180,10 @@ static bool mt_bucket_has_expired(const struct mac_table *mt, const struct mt_bu
 	uint32_t now)
 {
 	for (int i = 0; i < MT_WAYS; i++) {
+		uint32_t seen = atomic_load_explicit(&b->seen[i], memory_order_relaxed);
+
 		if (atomic_load_explicit(&b->key[i], memory_order_relaxed) != 0 &&
-			mt_expired(mt, atomic_load_explicit(&b->seen[i], memory_order_relaxed), now))
+			mt_expired(mt, seen, now))
 			return true;
 	}
 	return false;
@@ -215,15 +220,25 @@ struct mac_table *mac_table_create(unsigned size, unsigned aging_s)
 	memset(mt->buckets, 0, (size_t)n_buckets * sizeof(struct mt_bucket));
 	mt->mask = n_buckets - 1;
 	mt->capacity = size;
+	// Measured: below this the buckets stay in L2 and prefetching costs more than it saves.
+	mt->prefetch = (size_t)n_buckets * sizeof(struct mt_bucket) > MT_PREFETCH_MIN_BYTES;
 	atomic_init(&mt->aging_s, aging_s);
 	if (getrandom(&mt->seed, sizeof(mt->seed), GRND_NONBLOCK) != sizeof(mt->seed))
-		mt->seed = rdtsc() ^ (uintptr_t)mt; // no entropy yet at early boot: still unguessable enough
+		mt->seed = rdtsc() ^ (uintptr_t)mt; // no entropy yet (early boot): hard to guess
 	return mt;
 
 err_mt:
 	free(mt);
 	errno = ENOMEM;
 	return NULL;
+}
+
+uint32_t mac_table_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)ts.tv_sec;
 }
 
 void mac_table_destroy(struct mac_table *mt)
@@ -238,6 +253,8 @@ void mac_table_prefetch(const struct mac_table *mt, uint16_t vlan, const uint8_t
 {
 	uint32_t b1, b2;
 
+	if (!mt->prefetch)
+		return;
 	mt_buckets(mt, mt_key(vlan, mac), &b1, &b2);
 	prefetch0(&mt->buckets[b1]);
 	prefetch0(&mt->buckets[b2]);

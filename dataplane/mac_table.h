@@ -56,11 +56,16 @@ int mac_table_lookup(const struct mac_table *mt, uint16_t vlan, const uint8_t ma
 // bucket it needs (nothing learned; the next frame retries). Never blocks.
 int mac_table_learn(struct mac_table *mt, uint16_t vlan, const uint8_t mac[6], uint16_t port,
 	uint32_t now);
-// Prefetches the buckets a lookup/learn of (vlan, mac) will read.
+// Prefetches the buckets a lookup/learn of (vlan, mac) will read; a no-op for tables small
+// enough to stay in cache.
 void mac_table_prefetch(const struct mac_table *mt, uint16_t vlan, const uint8_t mac[6]);
 
 // Control thread (may run while workers learn; spins only on a worker's few-instruction
 // critical section).
+
+// The clock of the `now` arguments: CLOCK_MONOTONIC seconds, which workers advance from the TSC
+// (pl_ctx.now_sec). For control-thread callers (a system call: never on a worker).
+uint32_t mac_table_now(void);
 
 // Removes entries matching port (-1 = any) and vlan (-1 = any); returns how many.
 unsigned mac_table_flush(struct mac_table *mt, int port, int vlan);

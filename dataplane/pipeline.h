@@ -34,7 +34,7 @@ struct pl_port {
 	bool enabled; // disabled: rx dropped, never an output
 	uint8_t vlan_mode; // enum pl_vlan_mode
 	uint16_t tag; // access / native VLAN, 0 = none
-	uint32_t mtu; // max L3 payload sent (frames longer than mtu + 18 (+4 if tagged) dropped)
+	uint32_t mtu; // max L3 payload sent: frames (no FCS) longer than mtu + 14 + 4 per tag dropped
 	const uint64_t *trunks; // 4096-bit VLAN bitmap for trunk modes; NULL = all
 	char name[PORT_NAME_MAX];
 };
@@ -88,7 +88,7 @@ struct pl_ctx {
 	const struct pl_snapshot *snap;
 	unsigned worker; // worker id
 	uint64_t now_tsc;
-	uint32_t now_sec; // monotonic seconds, for MAC aging
+	uint32_t now_sec; // CLOCK_MONOTONIC seconds (mac_table_now()), for MAC aging
 	struct pl_txbuf *tx; // [PORT_MAX], worker-owned
 	struct pl_port_counters *ctr; // [PORT_MAX], worker-owned
 	uint64_t *tx_pending; // [PORT_MAX / 64] bitmap of ports with a non-empty txbuf
@@ -110,6 +110,13 @@ static inline void pl_output(struct pl_ctx *ctx, uint16_t port_id, struct pkt *p
 
 // Parses the Ethernet/VLAN/L3/L4 headers of each packet (sets eth_type, l3_off, l4_off, vlan
 // info, PKT_F_PARSED). Never reads past pkt->len.
+// - Tags stay in the frame data; PKT_F_VLAN/vlan_tci then mirror the outer tag (802.1Q or
+//   802.1ad). A tag a driver stripped on rx (PKT_F_VLAN set, PKT_F_PARSED clear) is first put
+//   back into the data; without headroom for it PKT_F_PARSED stays clear.
+// - eth_type: ethertype after at most 2 tags; l3_off: 14 + 4 per tag (the L3 header, whatever
+//   it is); l4_off: the TCP/UDP/SCTP/ICMP(v6) header of an unfragmented IPv4 (valid IHL) or
+//   IPv6 (extension headers skipped) packet when that header's fixed part is in the frame,
+//   else 0. Frames shorter than 14 bytes are left without PKT_F_PARSED.
 void pl_parse(struct pkt **pkts, uint16_t n);
 
 // The whole pipeline for a burst received on in_port: every packet ends up queued with
@@ -119,5 +126,9 @@ void pl_process(struct pl_ctx *ctx, uint16_t in_port, struct pkt **pkts, uint16_
 // The "normal" action: L2 learning switch with VLANs for one packet that arrived on in_port
 // (also called by the flow table's actions=normal). Takes ownership of p.
 void pl_l2_forward(struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t in_port, struct pkt *p);
+// Prefetches the MAC table buckets pl_l2_forward() will read for parsed packet p from in_port
+// (call a few packets ahead).
+void pl_l2_prefetch(const struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t in_port,
+	const struct pkt *p);
 
 #endif

@@ -8,6 +8,7 @@
 #ifndef VSWITCH_PKT_H
 #define VSWITCH_PKT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -45,20 +46,27 @@ struct pkt {
 	uint16_t rxq; // rx queue index on in_port
 	struct mempool *pool;
 	uint64_t pipeline[2]; // scratch for pipeline stages (e.g. chosen output)
-	// Cache line 1: cold metadata.
+	// Cache line 1 (pipeline[1] is its first word): cold metadata.
 	uint64_t rx_tsc; // when received, for trace/latency
 	uint32_t trace_id; // non-zero when the packet is being traced
 	uint32_t reserved;
-	uint8_t priv[48]; // driver-private while the driver owns the packet
+	uint8_t priv[40]; // driver-private while the driver owns the packet
 } __cache_aligned;
 
 STATIC_ASSERT(sizeof(struct pkt) == 2 * CACHE_LINE_SIZE, "struct pkt must be two cache lines");
 
 // Creates a pool of n packet buffers with `data_room` bytes after the headroom, cache of
-// `cache_size` per worker, on numa_node. NULL + errno.
+// `cache_size` per worker, on numa_node. data_room is 1..UINT16_MAX - PKT_HEADROOM. NULL + errno
+// (EINVAL, ENOMEM). Control thread.
 struct mempool *pkt_pool_create(const char *name, unsigned n, unsigned data_room,
 	unsigned cache_size, int numa_node);
+// Data room of a packet pool; 0 when mp is not a packet pool.
 unsigned pkt_pool_data_room(struct mempool *mp);
+bool pkt_pool_is_pkt(struct mempool *mp);
+// Recomputes buf_iova of every buffer after mem_iova_mode_set() (VFIO, before any DMA; no packet
+// of the pool may be in flight). No-op for pools that are not packet pools. Control thread.
+void pkt_pool_refresh_iova(struct mempool *mp);
+void pkt_pools_refresh_iova(void); // all packet pools
 
 // Returns a reset packet (len 0, data_off PKT_HEADROOM, flags 0) or NULL.
 struct pkt *pkt_alloc(struct mempool *mp);
@@ -66,9 +74,10 @@ struct pkt *pkt_alloc(struct mempool *mp);
 int pkt_alloc_bulk(struct mempool *mp, struct pkt **pkts, unsigned n);
 void pkt_free(struct pkt *p); // NULL is a no-op
 // Packets may come from different pools; consecutive runs from one pool are freed in bulk.
+// NULL entries are skipped.
 void pkt_free_bulk(struct pkt **pkts, unsigned n);
 // New packet from mp with a copy of p's data and metadata (for flooding); NULL if exhausted or
-// if p does not fit mp's data room.
+// if p does not fit mp's data room. The copy starts at PKT_HEADROOM; priv is not copied.
 struct pkt *pkt_copy(struct mempool *mp, const struct pkt *p);
 
 static inline uint8_t *pkt_data(const struct pkt *p)
@@ -121,11 +130,11 @@ static inline uint8_t *pkt_append(struct pkt *p, unsigned n)
 	return tail;
 }
 
-// Shrinks the frame by n bytes at the end; -1 if n > len, else 0.
+// Shrinks the frame by n bytes at the end; -EINVAL if n > len, else 0.
 static inline int pkt_trim(struct pkt *p, unsigned n)
 {
 	if (unlikely(n > p->len))
-		return -1;
+		return -EINVAL;
 	p->len -= n;
 	return 0;
 }

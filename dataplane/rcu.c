@@ -93,7 +93,14 @@ int rcu_defer(void (*fn)(void *arg), void *arg)
 
 unsigned rcu_poll(void)
 {
+	static bool polling;
 	unsigned ran = 0;
+
+	// A callback calling rcu_poll() again (through a helper) must not run its successors
+	// before it has finished.
+	if (polling)
+		return 0;
+	polling = true;
 
 	// In order: stop at the first callback still waiting so that callbacks may depend on the
 	// ones queued before them (a port's cleanup before its bridge's).
@@ -109,6 +116,7 @@ unsigned rcu_poll(void)
 		free(cb);
 		ran++;
 	}
+	polling = false;
 	return ran;
 }
 
@@ -128,7 +136,7 @@ static uint64_t rcu_now_us(void)
 // Sleeps briefly so that a reader sharing our CPU gets to run.
 static void rcu_nap(void)
 {
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = 20000 };
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = 20000};
 
 	nanosleep(&ts, NULL);
 }

@@ -82,7 +82,8 @@ static inline void rcu_online(unsigned id)
 }
 
 // Queues fn(arg) to run on the control thread once every reader online now has passed a
-// quiescent point. fn must not call rcu_barrier()/rcu_synchronize(); it may call rcu_defer().
+// quiescent point. fn may call rcu_defer() and rcu_synchronize(), not rcu_barrier(); an
+// rcu_poll() from inside fn returns 0 (callbacks never nest).
 // Returns 0 or -ENOMEM (then nothing is queued and the caller still owns arg).
 int rcu_defer(void (*fn)(void *arg), void *arg);
 // Runs the callbacks whose grace period has ended, in order; never blocks. Returns how many ran.

@@ -17,6 +17,8 @@
 //     producer does not overwrite a slot before the consumer finished reading it.
 //   - the wait for the previous reserver's tail loads with acquire, so that its slot writes
 //     (reads) happen before our release store, and one acquire of the final tail covers all.
+//   - head CAS (acq_rel) <-> head load-acquire by the next reserver on the same end: the
+//     opposite tail it reads is never older than the one the previous reserver checked.
 // Memory: ring_create places the ring on the requested node with libnuma (numa_alloc_onnode,
 // page-granular) or, for node -1 or without NUMA support, with aligned_alloc. Rings never need
 // DMA, so they do not use mem_alloc and work without mem_init().
@@ -24,6 +26,7 @@
 
 #include <errno.h>
 #include <numa.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,7 @@
 
 #define RING_COUNT_MAX (1u << 28)
 #define RING_NAME_SIZE 32
+#define RING_SPINS_BEFORE_YIELD 1024
 
 struct ring_headtail {
 	_Atomic uint32_t head; // next index to reserve
@@ -148,10 +152,20 @@ static __always_inline void ring_publish(struct ring_headtail *ht, uint32_t old_
 	uint32_t new_head)
 {
 	if (!ht->single) {
+		unsigned spins = 0;
 		// acquire: pairs with the release store of the previous reserver below, so its slot
 		// accesses happen before ours are published.
-		while (atomic_load_explicit(&ht->tail, memory_order_acquire) != old_head)
-			cpu_relax();
+		while (atomic_load_explicit(&ht->tail, memory_order_acquire) != old_head) {
+			// The previous reserver was preempted between its reservation and
+			// its publication (more runnable threads than cores: tests, a control
+			// thread sharing a worker's core). Spinning would burn our whole time
+			// slice while it waits for a CPU; yield instead. Pinned workers never
+			// get here.
+			if (++spins < RING_SPINS_BEFORE_YIELD)
+				cpu_relax();
+			else
+				sched_yield();
+		}
 	}
 	// release: pairs with the opposite end's acquire load of this tail (ring_move_*_head).
 	atomic_store_explicit(&ht->tail, new_head, memory_order_release);
@@ -165,11 +179,11 @@ static __always_inline unsigned ring_move_prod_head(struct ring *r, unsigned n, 
 	uint32_t head, cons_tail, free_n;
 	unsigned got;
 
-	head = atomic_load_explicit(&r->prod.head, memory_order_relaxed);
+	// acquire (here and on CAS failure): pairs with the release part of the CAS that stored
+	// this head, and orders this load before the cons.tail load below: a tail older than
+	// the head would make the free space look larger than it is.
+	head = atomic_load_explicit(&r->prod.head, memory_order_acquire);
 	for (;;) {
-		// Orders the head load above (or the CAS reload) before the cons.tail load: a tail
-		// older than the head would make free space look larger than it is.
-		atomic_thread_fence(memory_order_acquire);
 		// acquire: pairs with the consumer's release store of cons.tail (ring_publish), so
 		// the slots we are about to overwrite have been read.
 		cons_tail = atomic_load_explicit(&r->cons.tail, memory_order_acquire);
@@ -184,10 +198,13 @@ static __always_inline unsigned ring_move_prod_head(struct ring *r, unsigned n, 
 			atomic_store_explicit(&r->prod.head, head + got, memory_order_relaxed);
 			break;
 		}
-		// relaxed: the CAS only arbitrates between producers; visibility of slot writes is
-		// carried by prod.tail. On failure head is reloaded and the loop re-checks space.
+		// acq_rel on success: release orders our cons.tail load before the new head, and
+		// pairs with the next producer's acquire load of the head, so that producer's
+		// cons.tail load returns at least the value we saw (its free-space check never
+		// sees a tail older than the head it builds on). Slot contents are published by
+		// prod.tail, not here. On failure head is reloaded (acquire) and space re-checked.
 		if (atomic_compare_exchange_weak_explicit(&r->prod.head, &head, head + got,
-			    memory_order_relaxed, memory_order_relaxed))
+			    memory_order_acq_rel, memory_order_acquire))
 			break;
 	}
 	*old_head = head;
@@ -201,10 +218,9 @@ static __always_inline unsigned ring_move_cons_head(struct ring *r, unsigned n, 
 	uint32_t head, prod_tail, avail;
 	unsigned got;
 
-	head = atomic_load_explicit(&r->cons.head, memory_order_relaxed);
+	// acquire: as for producers, so that available entries are never over-estimated.
+	head = atomic_load_explicit(&r->cons.head, memory_order_acquire);
 	for (;;) {
-		// Same ordering as for producers: head before the opposite tail.
-		atomic_thread_fence(memory_order_acquire);
 		// acquire: pairs with the producer's release store of prod.tail (ring_publish), so
 		// the slot contents are visible before we read them.
 		prod_tail = atomic_load_explicit(&r->prod.tail, memory_order_acquire);
@@ -218,8 +234,9 @@ static __always_inline unsigned ring_move_cons_head(struct ring *r, unsigned n, 
 			atomic_store_explicit(&r->cons.head, head + got, memory_order_relaxed);
 			break;
 		}
+		// acq_rel: same reasoning as for producers, with prod.tail.
 		if (atomic_compare_exchange_weak_explicit(&r->cons.head, &head, head + got,
-			    memory_order_relaxed, memory_order_relaxed))
+			    memory_order_acq_rel, memory_order_acquire))
 			break;
 	}
 	*old_head = head;

@@ -8,6 +8,9 @@
 
 #include "dataplane/compiler.h"
 
+// Multi-producer/consumer ends publish in reservation order: a thread preempted between its
+// reservation and its publication holds up the others on that end (they spin briefly, then
+// yield). Pinned workers are the intended users; the control thread may use them too.
 #define RING_F_SP_ENQ 0x1 // only one thread ever enqueues
 #define RING_F_SC_DEQ 0x2 // only one thread ever dequeues
 

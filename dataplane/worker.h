@@ -90,4 +90,9 @@ void worker_port_counters(uint16_t port, struct pl_port_counters *out);
 // TSC frequency measured at worker_init (Hz).
 uint64_t worker_tsc_hz(void);
 
+// Test hook: worker id spins for ms milliseconds at its next block without iterating or passing
+// quiescent points, as a stuck worker would (watchdog and grace-period timeout tests).
+// -ENOENT for no such worker.
+int worker_debug_stall(unsigned id, unsigned ms);
+
 #endif

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "dataplane/log.h"
+#include "dataplane/net.h"
 
 LOG_MODULE("port");
 
@@ -17,6 +18,9 @@ extern const struct port_ops null_port_ops;
 extern const struct port_ops pcap_port_ops;
 extern const struct port_ops af_packet_port_ops;
 extern const struct port_ops tap_port_ops;
+extern const struct port_ops vhost_user_port_ops;
+extern const struct port_ops vhost_user_client_port_ops;
+extern const struct port_ops pci_port_ops;
 
 // Every backend, in the order `vsctl add-port --help` lists them. Adding a backend = one line.
 static const struct port_ops *const port_drivers[] = {
@@ -24,6 +28,9 @@ static const struct port_ops *const port_drivers[] = {
 	&pcap_port_ops,
 	&af_packet_port_ops,
 	&tap_port_ops,
+	&vhost_user_port_ops,
+	&vhost_user_client_port_ops,
+	&pci_port_ops,
 };
 
 // What a worker finds behind an id with no started port: receives nothing, frees what it is
@@ -40,10 +47,12 @@ static uint16_t port_fp_tx_drop(void *txq, struct pkt **pkts, uint16_t n)
 }
 
 // Standard C has no range initialiser, so the 256 idle entries are spelled by doubling.
+// clang-format off
 #define FP_IDLE {.rx_burst = port_fp_rx_none, .tx_burst = port_fp_tx_drop}
 #define FP_IDLE4 FP_IDLE, FP_IDLE, FP_IDLE, FP_IDLE
 #define FP_IDLE16 FP_IDLE4, FP_IDLE4, FP_IDLE4, FP_IDLE4
 #define FP_IDLE64 FP_IDLE16, FP_IDLE16, FP_IDLE16, FP_IDLE16
+// clang-format on
 STATIC_ASSERT(PORT_MAX == 256, "port_fp initialiser spells 256 entries");
 
 struct port_fp port_fp[PORT_MAX] = {FP_IDLE64, FP_IDLE64, FP_IDLE64, FP_IDLE64};
@@ -244,7 +253,8 @@ static bool help_has_option(const char *help, const char *key)
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 
 		if (len >= klen && strncmp(line, key, klen) == 0 &&
-			(len == klen || line[klen] == '=' || line[klen] == ' ' || line[klen] == '\t'))
+			(len == klen || line[klen] == '=' || line[klen] == ' ' ||
+				line[klen] == '\t'))
 			return true;
 		line = nl ? nl + 1 : NULL;
 	}
@@ -262,8 +272,8 @@ static void help_option_list(const char *help, char *buf, size_t size)
 		size_t klen = strcspn(line, "= \t\n");
 
 		if (klen > 0) {
-			int n = snprintf(buf + off, size - off, "%s%.*s", off ? ", " : "", (int)klen,
-				line);
+			int n = snprintf(
+				buf + off, size - off, "%s%.*s", off ? ", " : "", (int)klen, line);
 			if (n < 0)
 				break;
 			off += (size_t)n;
@@ -284,8 +294,8 @@ static int unknown_option(const struct port *port, const char *key, struct err *
 }
 
 // Shape checks common to create and reconfigure, before the driver sees anything.
-static int args_check(const struct port *port, const struct port_kv *kv, unsigned n_kv,
-	struct err *err)
+static int args_check(
+	const struct port *port, const struct port_kv *kv, unsigned n_kv, struct err *err)
 {
 	if (n_kv > 0 && kv == NULL)
 		return err_set(err, -EINVAL, "options", "port %s: options missing", port->name);
@@ -296,15 +306,15 @@ static int args_check(const struct port *port, const struct port_kv *kv, unsigne
 		const char *key = kv[i].key;
 
 		if (key == NULL || *key == '\0')
-			return err_set(err, -EINVAL, "options", "port %s: option with an empty name",
-				port->name);
+			return err_set(err, -EINVAL, "options",
+				"port %s: option with an empty name", port->name);
 		if (kv[i].value == NULL)
 			return err_set(err, -EINVAL, key, "port %s: option '%s' has no value",
 				port->name, key);
 		for (unsigned j = 0; j < i; j++) {
 			if (strcmp(kv[j].key, key) == 0)
-				return err_set(err, -EINVAL, key, "port %s: option '%s' given twice",
-					port->name, key);
+				return err_set(err, -EINVAL, key,
+					"port %s: option '%s' given twice", port->name, key);
 		}
 		if (!help_has_option(port->ops->help, key))
 			return unknown_option(port, key, err);
@@ -369,8 +379,9 @@ static int port_name_check(const char *name, struct err *err)
 	if (len == 0)
 		return err_set(err, -EINVAL, "name", "port name missing");
 	if (len >= PORT_NAME_MAX)
-		return err_set(err, -EINVAL, "name", "port name '%.*s...' too long (max %d characters)",
-			32, name, PORT_NAME_MAX - 1);
+		return err_set(err, -EINVAL, "name",
+			"port name '%.*s...' too long (max %d characters)", 32, name,
+			PORT_NAME_MAX - 1);
 	for (size_t i = 0; i < len; i++) {
 		char c = name[i];
 
@@ -378,8 +389,8 @@ static int port_name_check(const char *name, struct err *err)
 			c == '_' || c == '.' || c == ':' || c == '-')
 			continue;
 		return err_set(err, -EINVAL, "name",
-			"port name '%s' has an invalid character at position %zu (allowed: letters, "
-			"digits, '_', '.', ':', '-')",
+			"port name '%s' has an invalid character at position %zu (allowed: "
+			"letters, digits, '_', '.', ':', '-')",
 			name, i + 1);
 	}
 	return 0;
@@ -429,7 +440,8 @@ struct port *port_create(const char *name, const char *type, const struct port_k
 		goto err_free;
 	if (ops->priv_size > 0) {
 		// Aligned so drivers can keep __cache_aligned queue structs in priv.
-		port->priv = aligned_alloc(CACHE_LINE_SIZE, ALIGN_UP(ops->priv_size, CACHE_LINE_SIZE));
+		port->priv =
+			aligned_alloc(CACHE_LINE_SIZE, ALIGN_UP(ops->priv_size, CACHE_LINE_SIZE));
 		if (port->priv == NULL) {
 			ret = err_set(err, -ENOMEM, "", "port %s: out of memory", name);
 			goto err_free;
@@ -453,8 +465,8 @@ struct port *port_create(const char *name, const char *type, const struct port_k
 		}
 	}
 	if (port->n_rxq > PORT_MAX_QUEUES || port->n_txq > PORT_MAX_QUEUES) {
-		ret = err_set(err, -EINVAL, "", "port %s: driver %s asked for too many queues", name,
-			ops->type);
+		ret = err_set(err, -EINVAL, "", "port %s: driver %s asked for too many queues",
+			name, ops->type);
 		goto err_remove;
 	}
 	LOG_OBJ(DEBUG, port->name, "created %s port: %u rxq, %u txq, mtu %u", ops->type,
@@ -483,7 +495,8 @@ int port_start(struct port *port, struct err *err)
 		port->ops_started = false;
 	}
 	if ((ret = port->ops->start(port, err)) < 0)
-		return err_set(err, ret, "", "port %s: cannot start: %s", port->name, strerror(-ret));
+		return err_set(
+			err, ret, "", "port %s: cannot start: %s", port->name, strerror(-ret));
 	if (port->n_rxq > PORT_MAX_QUEUES || port->n_txq > PORT_MAX_QUEUES) {
 		port->ops->stop(port);
 		return err_set(err, -EINVAL, "", "port %s: driver %s reports too many queues",
@@ -541,8 +554,8 @@ int port_reconfigure(struct port *port, const struct port_kv *kv, unsigned n_kv,
 	for (unsigned i = 0; i < n_kv; i++) {
 		if (!(args.used & (1u << i)))
 			return err_set(err, -EOPNOTSUPP, kv[i].key,
-				"port %s: option '%s' of type %s cannot change at run time", port->name,
-				kv[i].key, port->ops->type);
+				"port %s: option '%s' of type %s cannot change at run time",
+				port->name, kv[i].key, port->ops->type);
 	}
 	return 0;
 }
@@ -550,8 +563,17 @@ int port_reconfigure(struct port *port, const struct port_kv *kv, unsigned n_kv,
 // ---- stats ----
 
 #define PORT_STATS_FIELDS(X) \
-	X(rx_packets) X(rx_bytes) X(tx_packets) X(tx_bytes) X(rx_drop_nobuf) X(rx_drop_invalid) \
-	X(rx_errors) X(tx_drop_full) X(tx_drop_down) X(tx_drop_mtu) X(tx_errors)
+	X(rx_packets) \
+	X(rx_bytes) \
+	X(tx_packets) \
+	X(tx_bytes) \
+	X(rx_drop_nobuf) \
+	X(rx_drop_invalid) \
+	X(rx_errors) \
+	X(tx_drop_full) \
+	X(tx_drop_down) \
+	X(tx_drop_mtu) \
+	X(tx_errors)
 
 // cur - base, or cur when the driver's counter went backwards (it restarted from zero).
 static uint64_t delta(uint64_t cur, uint64_t base)
@@ -616,4 +638,21 @@ void port_mark_broken(struct port *port, const char *why)
 	// port_stop() runs after a grace period.
 	if (port->id < PORT_MAX)
 		port_fp_clear(port->id, false);
+}
+
+int port_csum_finalize(struct pkt *p)
+{
+	uint8_t *d = pkt_data(p);
+	uint32_t start = p->csum_start, field = start + p->csum_off;
+	uint16_t csum;
+
+	if (unlikely(start >= p->len || field + 2 > p->len))
+		return -EINVAL;
+	csum = net_csum_fold(net_csum_partial(d + start, p->len - start, 0));
+	// As Linux does: a computed 0 is sent as 0xffff (0 means "no checksum" for UDP over IPv4).
+	if (csum == 0)
+		csum = 0xffff;
+	memcpy(d + field, &csum, 2);
+	p->flags &= ~(uint32_t)PKT_F_L4_CSUM_PARTIAL;
+	return 0;
 }

@@ -105,6 +105,8 @@ struct port_ops {
 	port_tx_burst_fn tx_burst;
 
 	// Optional (NULL: the generic layer answers -EOPNOTSUPP or a default).
+	// stats_get fills st (zeroed, n_rxq/n_txq preset) with counters that only grow over the
+	// port's life, across stop/start: port_stats_clear() works by subtracting a baseline.
 	int (*stats_get)(struct port *port, struct port_stats *st);
 	void (*stats_clear)(struct port *port);
 	int (*mtu_set)(struct port *port, unsigned mtu, struct err *err);
@@ -136,15 +138,17 @@ struct port {
 	void *txq[PORT_MAX_QUEUES];
 	// Pool the driver receives into (chosen by the datapath on numa_node before probe).
 	struct mempool *pool;
-	// The datapath's hooks, set before probe: queues_changed() is called by the driver (control
-	// thread) when the number of usable queues or their pointers changed (vhost-user negotiation,
-	// reconnect), so the datapath re-publishes the fast path and reassigns rx queues.
+	// The datapath's hooks, set before probe: queues_changed() is called by the driver
+	// (control thread) when the number of usable queues or their pointers changed (vhost-user
+	// negotiation, reconnect), so the datapath re-publishes the fast path and reassigns rx
+	// queues.
 	void (*queues_changed)(struct port *port);
 	void *dp_priv; // datapath-private
 	void *priv; // driver-private, ops->priv_size bytes (cache-line aligned)
 	// Port layer private: ops->start succeeded and ops->stop has not run yet.
 	bool ops_started;
-	// Port layer private: counters at the last port_stats_clear(), subtracted by port_stats_get().
+	// Port layer private: counters at the last port_stats_clear(), subtracted by
+	// port_stats_get().
 	struct port_stats stats_base;
 };
 
@@ -153,13 +157,33 @@ struct port {
 // free of torn values.
 static inline void port_counter_add(_Atomic uint64_t *c, uint64_t v)
 {
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-		memory_order_relaxed);
+	atomic_store_explicit(
+		c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
 }
 
 static inline uint64_t port_counter_read(const _Atomic uint64_t *c)
 {
 	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+// Completes the L4 checksum of a packet carrying PKT_F_L4_CSUM_PARTIAL (the field holds the
+// pseudo-header sum, as with virtio NEEDS_CSUM / Linux CHECKSUM_PARTIAL) and clears the flag.
+// For tx drivers whose peer cannot take a partial checksum (af_packet, tap, pcap). Returns 0, or
+// -EINVAL when csum_start/csum_off point outside the frame (the flag is left; drop the packet).
+// Worker-safe.
+int port_csum_finalize(struct pkt *p);
+
+// For tx MTU checks: a frame of max_untagged + 4 bytes is still fine when it carries a VLAN tag
+// (the Linux rule: MTU + Ethernet header, + 4 for a tag). Call only when p->len > max_untagged.
+static inline bool port_len_ok_tagged(const struct pkt *p, uint32_t max_untagged)
+{
+	const uint8_t *d = pkt_data(p);
+	uint16_t type;
+
+	if (p->len > max_untagged + 4)
+		return false;
+	type = (uint16_t)(d[12] << 8 | d[13]);
+	return type == 0x8100 || type == 0x88a8;
 }
 
 // Flat fast-path table read by workers; written by the control thread only (port_fp_publish)
@@ -173,6 +197,9 @@ struct port_fp {
 	void *txq[PORT_MAX_QUEUES];
 } __cache_aligned;
 
+// An id without a started port holds the idle entry: n_rxq = n_txq = 0, rx_burst returns 0 and
+// tx_burst frees every packet (returns 0); neither reads the queue pointer, so workers may call
+// any (id, queue) safely.
 extern struct port_fp port_fp[PORT_MAX];
 
 // Control-thread services a driver may use (fd readiness, timers), implemented by control/ with
@@ -205,7 +232,10 @@ void port_ops_foreach(void (*cb)(const struct port_ops *ops, void *arg), void *a
 // The caller has set id, pool and queues_changed through `tmpl`.
 struct port *port_create(const char *name, const char *type, const struct port_kv *kv,
 	unsigned n_kv, const struct port *tmpl, struct err *err);
-int port_start(struct port *port, struct err *err); // then publishes port_fp[port->id]
+// Starts the driver queues, then publishes port_fp[port->id]; 0 if already started. On a BROKEN
+// port this is the reset: the driver is stopped and started again, so call it only after a grace
+// period following port_mark_broken() (no worker may still run the old burst functions).
+int port_start(struct port *port, struct err *err);
 void port_stop(struct port *port); // clears port_fp[port->id] to a drop-everything entry first
 void port_destroy(struct port *port); // stop if needed, remove, free; NULL no-op
 int port_reconfigure(struct port *port, const struct port_kv *kv, unsigned n_kv, struct err *err);
@@ -217,7 +247,9 @@ int port_stats_get(struct port *port, struct port_stats *st);
 // Clears the counters by recording a baseline (so workers never race with a reset); also calls
 // ops->stats_clear when the driver has one. Control thread.
 void port_stats_clear(struct port *port);
-void port_mark_broken(struct port *port, const char *why); // logs rate-limited, drops traffic
+// Logs `why` rate-limited, sets BROKEN and swaps the fast-path functions for the idle ones at once
+// (queue pointers stay valid until port_stop). Control thread.
+void port_mark_broken(struct port *port, const char *why);
 const char *port_state_name(enum port_state s);
 
 #endif

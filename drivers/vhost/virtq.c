@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: Apache-2.0
+// Split virtqueue fast path: chain walker, guest TX dequeue, guest RX enqueue (mergeable
+// buffers), used-ring batching and interrupt suppression; see virtq.h for the thread model.
+#include "drivers/vhost/virtq.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drivers/vhost/vhost_proto.h"
+
+static const char *const error_names[VIRTQ_ERR_MAX] = {
+	[VIRTQ_ERR_NONE] = "none",
+	[VIRTQ_ERR_AVAIL_IDX] = "avail index moved by more than the ring size",
+	[VIRTQ_ERR_HEAD] = "avail ring entry out of range",
+	[VIRTQ_ERR_NEXT] = "descriptor next index out of range",
+	[VIRTQ_ERR_CHAIN_LONG] = "descriptor chain longer than its table (loop)",
+	[VIRTQ_ERR_ADDR] = "buffer outside guest memory",
+	[VIRTQ_ERR_INDIRECT_NESTED] = "indirect descriptor inside an indirect table",
+	[VIRTQ_ERR_INDIRECT_LEN] = "indirect table length invalid",
+	[VIRTQ_ERR_INDIRECT_NEXT] = "indirect descriptor with the next flag",
+	[VIRTQ_ERR_INDIRECT_FEATURE] = "indirect descriptor not negotiated",
+	[VIRTQ_ERR_DIRECTION] = "buffer with the wrong direction",
+};
+
+const char *virtq_error_name(enum virtq_error e)
+{
+	if ((unsigned)e < VIRTQ_ERR_MAX)
+		return error_names[e];
+	return "unknown";
+}
+
+// Single-writer counter update: a plain add, atomic only so that readers never tear.
+static inline void ctr_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+		memory_order_relaxed);
+}
+
+void virtq_stats_read(const struct virtq *vq, struct virtq_stats_snap *out)
+{
+#define VIRTQ_X(name) out->name = atomic_load_explicit(&vq->stats.name, memory_order_relaxed);
+	VIRTQ_COUNTERS(VIRTQ_X)
+#undef VIRTQ_X
+}
+
+void virtq_count_tx_invalid(struct virtq *vq, uint16_t n)
+{
+	if (n > 0)
+		ctr_add(&vq->stats.drop_invalid, n);
+}
+
+void virtq_init(struct virtq *vq, uint16_t port_id, uint16_t qid, int errfd)
+{
+	memset(vq, 0, sizeof(*vq));
+	vq->callfd = -1;
+	vq->port_id = port_id;
+	vq->qid = qid;
+	vq->errfd = errfd;
+}
+
+// ---- control side ----------------------------------------------------------------------------
+
+void virtq_quiesce(struct virtq *vq)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 20000 };
+
+	atomic_store_explicit(&vq->ready, 0, memory_order_seq_cst);
+	// A burst is bounded (32 packets), so this waits microseconds unless the worker thread is
+	// preempted mid-burst; sleep rather than spin so that a worker sharing our core can run.
+	while (atomic_load_explicit(&vq->busy, memory_order_seq_cst) != 0)
+		nanosleep(&ts, NULL);
+}
+
+uint16_t virtq_base(const struct virtq *vq)
+{
+	return vq->last_avail_idx;
+}
+
+enum virtq_error virtq_get_error(const struct virtq *vq)
+{
+	return atomic_load_explicit(&vq->error, memory_order_acquire);
+}
+
+void virtq_clear_error(struct virtq *vq)
+{
+	atomic_store_explicit(&vq->error, VIRTQ_ERR_NONE, memory_order_relaxed);
+}
+
+int virtq_start(struct virtq *vq, const struct virtq_config *cfg, bool *base_fixed,
+	struct err *err)
+{
+	uint64_t size = cfg->size;
+	uint64_t desc_len = 16 * size;
+	uint64_t avail_len = 4 + 2 * size + 2; // flags, idx, ring, used_event
+	uint64_t used_len = 4 + 8 * size + 2; // flags, idx, ring, avail_event
+	void *desc, *avail, *used;
+	uint16_t used_idx;
+
+	*base_fixed = false;
+	if (cfg->mem == NULL)
+		return err_set(err, -EINVAL, "mem", "vring %u: no memory table", vq->qid);
+	if (size == 0 || size > VHOST_VRING_SIZE_MAX || (size & (size - 1)))
+		return err_set(err, -EINVAL, "num", "vring size %u invalid", cfg->size);
+	if ((desc = vhost_mem_uva(cfg->mem, cfg->desc, desc_len)) == NULL)
+		return err_set(err, -EINVAL, "desc",
+			"descriptor table at 0x%llx (+%llu) is not inside one memory region",
+			(unsigned long long)cfg->desc, (unsigned long long)desc_len);
+	if ((avail = vhost_mem_uva(cfg->mem, cfg->avail, avail_len)) == NULL)
+		return err_set(err, -EINVAL, "avail",
+			"avail ring at 0x%llx (+%llu) is not inside one memory region",
+			(unsigned long long)cfg->avail, (unsigned long long)avail_len);
+	if ((used = vhost_mem_uva(cfg->mem, cfg->used, used_len)) == NULL)
+		return err_set(err, -EINVAL, "used",
+			"used ring at 0x%llx (+%llu) is not inside one memory region",
+			(unsigned long long)cfg->used, (unsigned long long)used_len);
+	if (((uintptr_t)desc & 15) || ((uintptr_t)avail & 1) || ((uintptr_t)used & 3))
+		return err_set(err, -EINVAL, "addr", "vring addresses misaligned");
+
+	vq->desc = desc;
+	vq->avail = avail;
+	vq->used = used;
+	vq->mem = cfg->mem;
+	vq->pool = cfg->pool;
+	vq->size = cfg->size;
+	vq->mask = cfg->size - 1;
+	vq->mrg_rxbuf = cfg->features & VHOST_BIT(VIRTIO_NET_F_MRG_RXBUF);
+	vq->event_idx = cfg->features & VHOST_BIT(VIRTIO_RING_F_EVENT_IDX);
+	vq->indirect = cfg->features & VHOST_BIT(VIRTIO_RING_F_INDIRECT_DESC);
+	vq->hdr_len = (cfg->features & (VHOST_BIT(VIRTIO_F_VERSION_1) |
+					       VHOST_BIT(VIRTIO_NET_F_MRG_RXBUF))) ?
+		12 :
+		10;
+	vq->callfd = cfg->callfd;
+	vq->last_avail_idx = cfg->base;
+	vq->last_used_idx = cfg->base;
+	// We complete buffers in order and hold none across a stop, so used idx == base unless
+	// the previous back-end left some in flight; follow the ring then (they are lost).
+	used_idx = atomic_load_explicit(&vq->used->idx, memory_order_acquire);
+	if (used_idx != cfg->base) {
+		vq->last_avail_idx = used_idx;
+		vq->last_used_idx = used_idx;
+		*base_fixed = true;
+	}
+	vq->signalled_used_valid = false;
+	// We poll: ask the guest not to kick. Without event idx through the used flags; with it
+	// by parking avail_event just behind the current index, so a kick needs a full wrap.
+	vq->used->flags = VIRTQ_USED_F_NO_NOTIFY;
+	if (vq->event_idx) {
+		volatile uint16_t *avail_event = (volatile uint16_t *)&vq->used->ring[vq->size];
+
+		*avail_event = (uint16_t)(vq->last_avail_idx - 1);
+	}
+	atomic_store_explicit(&vq->error, VIRTQ_ERR_NONE, memory_order_relaxed);
+	// Publishes everything above; pairs with the seq_cst load of ready in burst_enter().
+	atomic_store_explicit(&vq->ready, 1, memory_order_seq_cst);
+	return 0;
+}
+
+// ---- worker side -----------------------------------------------------------------------------
+
+static inline bool burst_enter(struct virtq *vq)
+{
+	// Pairs with virtq_quiesce(): store busy, then load ready, both seq_cst (Dekker).
+	atomic_store_explicit(&vq->busy, 1, memory_order_seq_cst);
+	if (likely(atomic_load_explicit(&vq->ready, memory_order_seq_cst) &&
+		    atomic_load_explicit(&vq->error, memory_order_relaxed) == VIRTQ_ERR_NONE))
+		return true;
+	atomic_store_explicit(&vq->busy, 0, memory_order_release);
+	return false;
+}
+
+static inline void burst_leave(struct virtq *vq)
+{
+	// Release: our ring-state writes are visible to the control thread once it sees busy 0.
+	atomic_store_explicit(&vq->busy, 0, memory_order_release);
+}
+
+// Stops the queue on a guest error and wakes the control thread (one eventfd write, once).
+static __noinline void vq_fail(struct virtq *vq, int neg_err)
+{
+	uint32_t expected = VIRTQ_ERR_NONE;
+	uint64_t one = 1;
+
+	if (atomic_compare_exchange_strong_explicit(&vq->error, &expected, (uint32_t)-neg_err,
+		    memory_order_release, memory_order_relaxed) &&
+		vq->errfd >= 0) {
+		ssize_t r = write(vq->errfd, &one, sizeof(one));
+
+		(void)r; // a full eventfd already wakes the control thread
+	}
+}
+
+int virtq_walk_init(struct virtq_walk *w, const struct virtq *vq, uint16_t head, bool write)
+{
+	if (unlikely(head >= vq->size))
+		return -VIRTQ_ERR_HEAD;
+	w->mem = vq->mem;
+	w->table = vq->desc;
+	w->table_len = vq->size;
+	w->count = 0;
+	w->idx = head;
+	w->in_indirect = false;
+	w->allow_indirect = vq->indirect;
+	w->write = write;
+	w->have_next = true;
+	w->cur_len = 0;
+	return 0;
+}
+
+int virtq_walk_next(struct virtq_walk *w, struct virtq_seg *seg)
+{
+	for (;;) {
+		if (w->cur_len > 0) {
+			uint64_t n;
+			uint8_t *p = vhost_mem_gpa_seg(w->mem, w->cur_addr, w->cur_len, &n);
+
+			if (unlikely(p == NULL))
+				return -VIRTQ_ERR_ADDR;
+			seg->p = p;
+			seg->len = (uint32_t)n; // <= cur_len <= UINT32_MAX
+			w->cur_addr += n;
+			w->cur_len -= n;
+			return 1;
+		}
+		if (!w->have_next)
+			return 0;
+		if (unlikely(w->count >= w->table_len))
+			return -VIRTQ_ERR_CHAIN_LONG;
+		w->count++;
+
+		// Read the descriptor once; the guest may rewrite it while we look.
+		const struct virtq_desc *d = &w->table[w->idx];
+		uint64_t addr = d->addr;
+		uint32_t len = d->len;
+		uint16_t flags = d->flags;
+		uint16_t next = d->next;
+
+		if (flags & VIRTQ_DESC_F_INDIRECT) {
+			const struct virtq_desc *t;
+
+			if (unlikely(!w->allow_indirect))
+				return -VIRTQ_ERR_INDIRECT_FEATURE;
+			if (unlikely(w->in_indirect))
+				return -VIRTQ_ERR_INDIRECT_NESTED;
+			if (unlikely(flags & VIRTQ_DESC_F_NEXT))
+				return -VIRTQ_ERR_INDIRECT_NEXT;
+			if (unlikely(len == 0 || (len % sizeof(struct virtq_desc)) != 0 ||
+				    len / sizeof(struct virtq_desc) > VIRTQ_INDIRECT_MAX))
+				return -VIRTQ_ERR_INDIRECT_LEN;
+			// The table itself must be contiguous in one region.
+			if (unlikely((addr & 15) != 0 ||
+				    (t = vhost_mem_gpa(w->mem, addr, len)) == NULL))
+				return -VIRTQ_ERR_ADDR;
+			w->table = t;
+			w->table_len = len / sizeof(struct virtq_desc);
+			w->count = 0;
+			w->idx = 0;
+			w->in_indirect = true;
+			continue;
+		}
+		if (unlikely(!!(flags & VIRTQ_DESC_F_WRITE) != w->write))
+			return -VIRTQ_ERR_DIRECTION;
+		if (unlikely(len > 0 && addr > UINT64_MAX - len))
+			return -VIRTQ_ERR_ADDR;
+		if (flags & VIRTQ_DESC_F_NEXT) {
+			if (unlikely(next >= w->table_len))
+				return -VIRTQ_ERR_NEXT;
+			w->idx = next;
+		} else {
+			w->have_next = false;
+		}
+		w->cur_addr = addr;
+		w->cur_len = len;
+	}
+}
+
+// Signals the guest if it wants it (call eventfd write: the only syscall of the fast path).
+static inline void vq_notify(struct virtq *vq)
+{
+	bool need;
+
+	if (vq->callfd < 0)
+		return;
+	// Our used idx store must be visible before we read the guest's suppression state, and
+	// the guest orders its own writes the other way round (virtio spec 2.7.10).
+	atomic_thread_fence(memory_order_seq_cst);
+	if (vq->event_idx) {
+		uint16_t event = vq->avail->ring[vq->size]; // used_event
+		uint16_t old = vq->signalled_used;
+		uint16_t new = vq->last_used_idx;
+
+		need = !vq->signalled_used_valid || (uint16_t)(new - event - 1) < (uint16_t)(new - old);
+		vq->signalled_used = new;
+		vq->signalled_used_valid = true;
+	} else {
+		need = !(vq->avail->flags & VIRTQ_AVAIL_F_NO_INTERRUPT);
+	}
+	if (need) {
+		uint64_t one = 1;
+		ssize_t r = write(vq->callfd, &one, sizeof(one));
+
+		(void)r; // EAGAIN only when the counter is saturated: the guest is signalled anyway
+		ctr_add(&vq->stats.notify, 1);
+	} else {
+		ctr_add(&vq->stats.notify_suppressed, 1);
+	}
+}
+
+static inline void used_publish(struct virtq *vq, uint16_t n)
+{
+	vq->last_used_idx += n;
+	// Pairs with the guest's read barrier after reading used->idx.
+	atomic_store_explicit(&vq->used->idx, vq->last_used_idx, memory_order_release);
+}
+
+static inline void used_write(struct virtq *vq, uint16_t slot, uint16_t head, uint32_t len)
+{
+	struct virtq_used_elem *e = &vq->used->ring[slot & vq->mask];
+
+	e->id = head;
+	e->len = len;
+}
+
+// Number of new avail entries, or -1 if the guest moved idx by more than the ring size.
+static inline int avail_count(struct virtq *vq, uint16_t *avail_idx)
+{
+	// Acquire pairs with the guest's write barrier before its avail idx store.
+	uint16_t idx = atomic_load_explicit(&vq->avail->idx, memory_order_acquire);
+	uint16_t n = idx - vq->last_avail_idx;
+
+	if (unlikely(n > vq->size))
+		return -1;
+	*avail_idx = idx;
+	return n;
+}
+
+// Copies one guest TX chain into p, stripping the virtio-net header. Returns 0, 1 when the
+// frame is dropped but the chain was valid (oversize / short header), or -VIRTQ_ERR_*.
+static inline int dequeue_one(struct virtq *vq, uint16_t head, struct pkt *p, bool *oversize)
+{
+	struct virtq_walk w;
+	struct virtq_seg s;
+	uint32_t skip = vq->hdr_len;
+	uint32_t room = pkt_tailroom(p);
+	uint8_t *dst = pkt_data(p);
+	uint64_t len = 0;
+	int r;
+
+	if (unlikely((r = virtq_walk_init(&w, vq, head, false)) < 0))
+		return r;
+	while ((r = virtq_walk_next(&w, &s)) > 0) {
+		const uint8_t *src = s.p;
+		uint32_t l = s.len;
+
+		if (skip > 0) {
+			uint32_t k = MIN(skip, l);
+
+			skip -= k;
+			src += k;
+			l -= k;
+		}
+		if (l == 0)
+			continue;
+		// Keep walking an oversize chain: it is validated and returned to the guest.
+		if (likely(len + l <= room))
+			memcpy(dst + len, src, l);
+		len += l;
+	}
+	if (unlikely(r < 0))
+		return r;
+	if (unlikely(skip > 0)) {
+		*oversize = false;
+		return 1;
+	}
+	if (unlikely(len > room)) {
+		*oversize = true;
+		return 1;
+	}
+	p->len = (uint32_t)len;
+	return 0;
+}
+
+uint16_t virtq_dequeue_burst(struct virtq *vq, struct pkt **pkts, uint16_t n)
+{
+	uint16_t avail_idx, i, got = 0, done = 0;
+	uint64_t bytes = 0, oversize = 0, invalid = 0;
+	struct pkt *bufs[PKT_BURST];
+	int navail, r = 0;
+
+	if (!burst_enter(vq))
+		return 0;
+	if (unlikely((navail = avail_count(vq, &avail_idx)) < 0)) {
+		vq_fail(vq, -VIRTQ_ERR_AVAIL_IDX);
+		ctr_add(&vq->stats.drop_invalid, 1);
+		goto out;
+	}
+	n = MIN(n, (uint16_t)navail);
+	n = MIN(n, PKT_BURST);
+	if (n == 0)
+		goto out;
+	if (unlikely(pkt_alloc_bulk(vq->pool, bufs, n) < 0)) {
+		// Take what the pool still has; the rest stays in the guest ring for later.
+		uint16_t k = 0;
+
+		while (k < n && (bufs[k] = pkt_alloc(vq->pool)) != NULL)
+			k++;
+		ctr_add(&vq->stats.drop_nobuf, n - k);
+		n = k;
+		if (n == 0)
+			goto out;
+	}
+	for (i = 0; i < n; i++) {
+		uint16_t slot = vq->last_avail_idx + i;
+		uint16_t head = vq->avail->ring[slot & vq->mask];
+		struct pkt *p = bufs[i];
+		bool big = false;
+
+		if (likely(i + 1 < n)) {
+			uint16_t nh = vq->avail->ring[(slot + 1) & vq->mask];
+
+			if (likely(nh < vq->size))
+				prefetch0(&vq->desc[nh]);
+		}
+		r = dequeue_one(vq, head, p, &big);
+		if (unlikely(r < 0))
+			break;
+		used_write(vq, vq->last_used_idx + i, head, 0);
+		done++;
+		if (unlikely(r > 0)) {
+			oversize += big;
+			invalid += !big;
+			pkt_free(p);
+			continue;
+		}
+		p->in_port = vq->port_id;
+		p->rxq = vq->qid;
+		bytes += p->len;
+		pkts[got++] = p;
+	}
+	if (unlikely(r < 0)) {
+		// Chain i is bad: free the buffers we did not fill, complete those before it.
+		pkt_free_bulk(&bufs[i], n - i);
+		invalid++;
+		vq_fail(vq, r);
+	}
+	if (done > 0) {
+		vq->last_avail_idx += done;
+		used_publish(vq, done);
+		vq_notify(vq);
+	}
+	ctr_add(&vq->stats.packets, got);
+	ctr_add(&vq->stats.bytes, bytes);
+	if (unlikely(oversize))
+		ctr_add(&vq->stats.drop_oversize, oversize);
+	if (unlikely(invalid))
+		ctr_add(&vq->stats.drop_invalid, invalid);
+out:
+	burst_leave(vq);
+	return got;
+}
+
+// Buffers reserved for one packet on the guest RX ring.
+struct rx_reserve {
+	uint16_t nheads;
+	uint16_t nsegs;
+	uint16_t heads[VIRTQ_SEGS_MAX];
+	uint16_t head_segs[VIRTQ_SEGS_MAX]; // segments per head
+	struct virtq_seg segs[VIRTQ_SEGS_MAX];
+};
+
+// Collects buffers from avail entries [*cursor, avail_idx) until they hold `need` bytes (one
+// chain only without mergeable buffers). Returns 1 (reserved, *cursor advanced), 0 (not
+// enough room: nothing consumed) or -VIRTQ_ERR_*.
+static inline int rx_reserve(struct virtq *vq, uint16_t *cursor, uint16_t avail_idx,
+	uint32_t need, struct rx_reserve *rv)
+{
+	uint16_t cur = *cursor;
+	uint64_t cap = 0;
+
+	rv->nheads = 0;
+	rv->nsegs = 0;
+	while (cap < need) {
+		struct virtq_walk w;
+		uint16_t head, nseg = 0;
+		int r = 0;
+
+		if (cur == avail_idx || rv->nheads == VIRTQ_SEGS_MAX || rv->nsegs == VIRTQ_SEGS_MAX)
+			return 0;
+		head = vq->avail->ring[cur & vq->mask];
+		if (unlikely((r = virtq_walk_init(&w, vq, head, true)) < 0))
+			return r;
+		while (cap < need && rv->nsegs < VIRTQ_SEGS_MAX &&
+			(r = virtq_walk_next(&w, &rv->segs[rv->nsegs])) > 0) {
+			cap += rv->segs[rv->nsegs].len;
+			rv->nsegs++;
+			nseg++;
+		}
+		if (unlikely(r < 0))
+			return r;
+		rv->heads[rv->nheads] = head;
+		rv->head_segs[rv->nheads] = nseg;
+		rv->nheads++;
+		cur++;
+		if (!vq->mrg_rxbuf)
+			break;
+	}
+	if (cap < need)
+		return 0;
+	*cursor = cur;
+	return 1;
+}
+
+// Writes header + frame into the reserved segments and the used entries of their heads.
+static inline void rx_copy(struct virtq *vq, const struct rx_reserve *rv, const struct pkt *p,
+	uint16_t slot)
+{
+	struct virtio_net_hdr hdr = { .num_buffers = rv->nheads };
+	const uint8_t *src = (const uint8_t *)&hdr;
+	uint32_t src_left = vq->hdr_len;
+	const uint8_t *data = pkt_data(p);
+	uint32_t data_left = p->len;
+	bool in_hdr = true;
+	unsigned s = 0;
+
+	for (unsigned h = 0; h < rv->nheads; h++) {
+		uint32_t written = 0;
+
+		for (unsigned k = 0; k < rv->head_segs[h]; k++, s++) {
+			uint8_t *dst = rv->segs[s].p;
+			uint32_t room = rv->segs[s].len;
+
+			while (room > 0 && (src_left > 0 || (in_hdr && data_left > 0))) {
+				uint32_t c;
+
+				if (src_left == 0) {
+					in_hdr = false;
+					src = data;
+					src_left = data_left;
+					data_left = 0;
+				}
+				c = MIN(room, src_left);
+				memcpy(dst, src, c);
+				dst += c;
+				room -= c;
+				src += c;
+				src_left -= c;
+				written += c;
+			}
+		}
+		used_write(vq, slot + h, rv->heads[h], written);
+	}
+}
+
+uint16_t virtq_enqueue_burst(struct virtq *vq, struct pkt *const *pkts, uint16_t n)
+{
+	struct rx_reserve rv;
+	uint16_t avail_idx, cursor, i, used = 0;
+	uint64_t bytes = 0;
+	int r = 0;
+
+	if (!burst_enter(vq)) {
+		ctr_add(&vq->stats.drop_down, n);
+		return 0;
+	}
+	if (unlikely(avail_count(vq, &avail_idx) < 0)) {
+		vq_fail(vq, -VIRTQ_ERR_AVAIL_IDX);
+		ctr_add(&vq->stats.drop_invalid, n);
+		burst_leave(vq);
+		return 0;
+	}
+	cursor = vq->last_avail_idx;
+	for (i = 0; i < n; i++) {
+		const struct pkt *p = pkts[i];
+
+		if (likely(i + 1 < n))
+			prefetch0(pkt_data(pkts[i + 1]));
+		r = rx_reserve(vq, &cursor, avail_idx, vq->hdr_len + p->len, &rv);
+		if (r <= 0)
+			break;
+		rx_copy(vq, &rv, p, vq->last_used_idx + used);
+		used += rv.nheads;
+		bytes += p->len;
+	}
+	if (used > 0) {
+		vq->last_avail_idx = cursor;
+		used_publish(vq, used);
+		vq_notify(vq);
+	}
+	if (unlikely(r < 0)) {
+		vq_fail(vq, r);
+		ctr_add(&vq->stats.drop_invalid, n - i);
+	} else if (i < n) {
+		ctr_add(&vq->stats.drop_full, n - i);
+	}
+	ctr_add(&vq->stats.packets, i);
+	ctr_add(&vq->stats.bytes, bytes);
+	burst_leave(vq);
+	return i;
+}
