@@ -22,7 +22,10 @@
 #define PKT_DATA_ROOM_JUMBO 9216 // fits MTU 9000 frames
 
 // pkt->flags
-#define PKT_F_VLAN 0x1 // vlan_tci holds a tag stripped from the frame (rx offload or pop)
+// vlan_tci is valid. Set before parsing, it means a driver stripped the tag from the frame
+// (rx offload) and the parser puts it back into the data; after parsing it mirrors the outer
+// tag, which stays in the frame data. L2 clears it before output: tx drivers never re-insert.
+#define PKT_F_VLAN 0x1
 #define PKT_F_HASH 0x2 // hash is valid
 #define PKT_F_PARSED 0x4 // l3_off/l4_off/eth_type are valid
 #define PKT_F_L4_CSUM_PARTIAL 0x8 // L4 checksum left for tx (virtio NEEDS_CSUM); csum_start/off set
