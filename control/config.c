@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "control/rpc_proto.h"
+#include "dataplane/flow_parse.h"
 #include "dataplane/mempool.h"
 
 LOG_MODULE("config");
@@ -1106,7 +1107,7 @@ static int ld_memory(struct ld *ld, const struct ynode *map)
 }
 
 static const char *const port_keys[] = {"name", "type", "options"};
-static const char *const bridge_keys[] = {"name", "options", "ports"};
+static const char *const bridge_keys[] = {"name", "options", "ports", "flows"};
 
 // Port names are global to the datapath: checks against every port parsed so far.
 static int ld_port_unique(struct ld *ld, const struct ynode *at, const char *path,
@@ -1209,6 +1210,47 @@ static int ld_ports(struct ld *ld, const struct ynode *n, const char *prefix,
 	return 0;
 }
 
+// flows: a list of rule strings, each checked by the flow parser (ports are resolved later,
+// when the bridge has them).
+static int ld_flows(struct ld *ld, const struct ynode *n, const char *prefix,
+	struct config_bridge *br)
+{
+	char path[192], got[80];
+	struct flow_spec *spec;
+	int ret = 0;
+
+	if (ynode_is_null(n))
+		return 0;
+	if (n->type != YNODE_SEQ)
+		return ld_err(ld, n, prefix,
+			"expected a list of flow rules (- \"priority=10,ip actions=normal\" ...), got %s",
+			ynode_got(n, got, sizeof(got)));
+	if (n->n_kids == 0)
+		return 0;
+	if ((br->flows = calloc(n->n_kids, sizeof(*br->flows))) == NULL ||
+		(spec = malloc(sizeof(*spec))) == NULL)
+		return err_set(ld->err, -ENOMEM, "", "%s: out of memory", ld->name);
+	for (unsigned i = 0; i < n->n_kids; i++) {
+		const struct ynode *f = n->kids[i];
+		struct err perr = {0};
+
+		path_idx(path, sizeof(path), prefix, i);
+		if ((ret = ld_scalar(ld, f, path, "a flow rule string")) < 0)
+			break;
+		if (flow_parse(f->str, f->len, FLOW_PARSE_ADD, spec, &perr) < 0) {
+			ret = ld_err(ld, f, path, "invalid flow: %s", perr.msg);
+			break;
+		}
+		br->n_flows = i + 1; // counted before the copy so that config_free sees it
+		if ((br->flows[i] = strdup(f->str)) == NULL) {
+			ret = err_set(ld->err, -ENOMEM, "", "%s: out of memory", ld->name);
+			break;
+		}
+	}
+	free(spec);
+	return ret;
+}
+
 static int ld_bridge(struct ld *ld, const struct ynode *map, const char *prefix,
 	struct config_bridge *br)
 {
@@ -1218,7 +1260,7 @@ static int ld_bridge(struct ld *ld, const struct ynode *map, const char *prefix,
 
 	if (map->type != YNODE_MAP)
 		return ld_err(ld, map, prefix,
-			"expected a bridge (a mapping with name, options and ports), got %s",
+			"expected a bridge (a mapping with name, options, ports and flows), got %s",
 			ynode_got(map, got, sizeof(got)));
 	br->line = map->line;
 	br->col = map->col;
@@ -1236,6 +1278,8 @@ static int ld_bridge(struct ld *ld, const struct ynode *map, const char *prefix,
 			ret = ld_opts(ld, v, path, &br->opts, &br->n_opts);
 		} else if (strcmp(k, "ports") == 0) {
 			ret = ld_ports(ld, v, path, br);
+		} else if (strcmp(k, "flows") == 0) {
+			ret = ld_flows(ld, v, path, br);
 		}
 		if (ret < 0)
 			return ret;
@@ -1473,6 +1517,9 @@ void config_bridges_free(struct config_bridge *b, unsigned n)
 		free(b[i].ports);
 		free(b[i].name);
 		opts_free(b[i].opts, b[i].n_opts);
+		for (unsigned f = 0; f < b[i].n_flows; f++)
+			free(b[i].flows[f]);
+		free(b[i].flows);
 	}
 	free(b);
 }
@@ -1515,6 +1562,13 @@ int config_bridges_dup(const struct config_bridge *b, unsigned n, struct config_
 			goto err;
 		if (opts_dup(s->opts, s->n_opts, &t->opts, &t->n_opts) < 0)
 			goto err;
+		if (s->n_flows > 0 && (t->flows = calloc(s->n_flows, sizeof(*t->flows))) == NULL)
+			goto err;
+		for (unsigned f = 0; f < s->n_flows; f++) {
+			t->n_flows = f + 1;
+			if ((t->flows[f] = strdup(s->flows[f])) == NULL)
+				goto err;
+		}
 		if (s->n_ports == 0)
 			continue;
 		if ((t->ports = calloc(s->n_ports, sizeof(*t->ports))) == NULL)

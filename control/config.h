@@ -36,6 +36,8 @@ struct config_bridge {
 	unsigned n_ports;
 	unsigned line;
 	unsigned col;
+	char **flows; // flow rules in ovs-ofctl syntax (dataplane/flow_parse.h), checked on load
+	unsigned n_flows;
 };
 
 struct config {

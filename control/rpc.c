@@ -384,6 +384,9 @@ static int errno_to_code(int err)
 }
 
 // {"code": c, "message": msg, "data": {"field": f, "errno": "ENOENT"}}; data only when known.
+static json_t *verror_response(json_t *id, int code, const char *field, int err, const char *fmt,
+	va_list ap) __printf(5, 0);
+
 static json_t *verror_response(
 	json_t *id, int code, const char *field, int err, const char *fmt, va_list ap)
 {

@@ -5,6 +5,7 @@
 
 #include "control/rpc.h"
 #include "control/rpc_opts.h"
+#include "control/state.h"
 #include "dataplane/dp.h"
 
 static int rpc_bridge_add(struct rpc_call *call, json_t *params, json_t **result)
@@ -29,7 +30,13 @@ static int rpc_bridge_del(struct rpc_call *call, json_t *params, json_t **result
 
 	if ((ret = rpc_unpack(call, params, "{s:s}", "name", &name)) < 0)
 		return ret;
-	return dp_bridge_del(name, &call->err);
+	ret = dp_bridge_del(name, &call->err);
+	// A bridge that never came up lives only in state.json as pending: forget it.
+	if (ret == -ENOENT && state_forget(name, NULL) == 0) {
+		err_clear(&call->err);
+		return 0;
+	}
+	return ret;
 }
 
 struct rpc_bridge_list {

@@ -84,5 +84,5 @@ const struct rpc_method memory_rpc_methods[] = {
 		"Memory: IOVA mode, page size, hugepage use, bytes and budget per NUMA node." },
 	{ "mempool.list", rpc_mempool_list, "{}",
 		"Object pools with size, cache, node, objects in use and allocation failures." },
-	{ NULL },
+	{ 0 },
 };

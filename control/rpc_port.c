@@ -6,6 +6,7 @@
 
 #include "control/rpc.h"
 #include "control/rpc_opts.h"
+#include "control/state.h"
 #include "dataplane/dp.h"
 
 static int rpc_port_add(struct rpc_call *call, json_t *params, json_t **result)
@@ -38,7 +39,14 @@ static int rpc_port_del(struct rpc_call *call, json_t *params, json_t **result)
 
 	if ((ret = rpc_unpack(call, params, "{s:s}", "name", &name)) < 0)
 		return ret;
-	return dp_port_del(name, &call->err);
+	ret = dp_port_del(name, &call->err);
+	// A port that never came up (its interface was missing at start) lives only in state.json
+	// as pending; deleting it means forgetting it.
+	if (ret == -ENOENT && state_forget(name, NULL) == 0) {
+		err_clear(&call->err);
+		return 0;
+	}
+	return ret;
 }
 
 static int rpc_port_set(struct rpc_call *call, json_t *params, json_t **result)

@@ -15,7 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control/loop.h"
 #include "dataplane/dp.h"
+#include "dataplane/flow_parse.h"
+#include "dataplane/flow_table.h"
 #include "dataplane/log.h"
 
 LOG_MODULE("state");
@@ -38,6 +41,8 @@ static struct {
 	unsigned n_pend_ports;
 	struct config_bridge *file_bridges; // YAML bridges: section as last applied
 	unsigned n_file_bridges;
+	uint64_t last_save_ms; // CLOCK_MONOTONIC of the last save attempt
+	void *flow_timer; // pending delayed save (state_flows_changed)
 } st;
 
 static void (*pre_rename_hook)(const char *tmp_path);
@@ -165,6 +170,175 @@ static int list_add_port(struct config_bridge *br, const char *name, const char 
 	return kv_dup(opts, n_opts, &t->opts, &t->n_opts);
 }
 
+// Appends a copy of a flow rule text to br.
+static int list_add_flow(struct config_bridge *br, const char *text)
+{
+	char **nf = realloc(br->flows, (br->n_flows + 1) * sizeof(*nf));
+
+	if (nf == NULL)
+		return -ENOMEM;
+	br->flows = nf;
+	if ((nf[br->n_flows] = strdup(text)) == NULL)
+		return -ENOMEM;
+	br->n_flows++;
+	return 0;
+}
+
+static int list_add_flows(struct config_bridge *br, char *const *flows, unsigned n)
+{
+	int ret;
+
+	for (unsigned i = 0; i < n; i++) {
+		if ((ret = list_add_flow(br, flows[i])) < 0)
+			return ret;
+	}
+	return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flow rules by identity: a rule is its priority and match ("priority=10,ip,nw_dst=10.0.0.0/8");
+// its value is the canonical text (actions, cookie, timeouts). Lists are indexed sorted by
+// identity so that the merge and the apply stay O(n log n) with 100k rules.
+
+struct fidx {
+	char *ident;
+	char *canon;
+	unsigned pos; // in the original list: a later duplicate wins, as a later add-flow would
+};
+
+struct flist {
+	struct fidx *e;
+	unsigned n;
+};
+
+static int fidx_cmp(const void *a, const void *b)
+{
+	const struct fidx *x = a, *y = b;
+	int c = strcmp(x->ident, y->ident);
+
+	return c != 0 ? c : (x->pos < y->pos ? -1 : (x->pos > y->pos));
+}
+
+static void flows_free(struct flist *l)
+{
+	for (unsigned i = 0; i < l->n; i++) {
+		free(l->e[i].ident);
+		free(l->e[i].canon);
+	}
+	free(l->e);
+	l->e = NULL;
+	l->n = 0;
+}
+
+// Indexes rule texts (those that do not parse are left out: files are checked on load).
+static int flows_index(char *const *flows, unsigned n, struct flist *out)
+{
+	struct flow_spec *spec = malloc(sizeof(*spec));
+	char *buf = malloc(FLOW_TEXT_MAX);
+	unsigned k = 0;
+	int ret = 0;
+
+	out->e = n ? calloc(n, sizeof(*out->e)) : NULL;
+	out->n = 0;
+	if (spec == NULL || buf == NULL || (n > 0 && out->e == NULL)) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct err e = {0};
+		struct fidx *x = &out->e[out->n];
+
+		if (flow_parse(flows[i], strlen(flows[i]), FLOW_PARSE_ADD, spec, &e) < 0)
+			continue;
+		flow_format(spec, FLOW_FMT_PRIORITY | FLOW_FMT_MATCH, buf, FLOW_TEXT_MAX);
+		x->ident = strdup(buf);
+		flow_format(spec, FLOW_FMT_ALL, buf, FLOW_TEXT_MAX);
+		x->canon = strdup(buf);
+		x->pos = i;
+		out->n++;
+		if (x->ident == NULL || x->canon == NULL) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	qsort(out->e, out->n, sizeof(*out->e), fidx_cmp);
+	// Same identity twice: keep the last one.
+	for (unsigned i = 0; i < out->n; i++) {
+		if (i + 1 < out->n && strcmp(out->e[i].ident, out->e[i + 1].ident) == 0) {
+			free(out->e[i].ident);
+			free(out->e[i].canon);
+			continue;
+		}
+		out->e[k++] = out->e[i];
+	}
+	out->n = k;
+out:
+	if (ret < 0)
+		flows_free(out);
+	free(spec);
+	free(buf);
+	return ret;
+}
+
+static int fidx_key_cmp(const void *key, const void *elt)
+{
+	return strcmp(key, ((const struct fidx *)elt)->ident);
+}
+
+static const struct fidx *flows_find(const struct flist *l, const char *ident)
+{
+	if (l->n == 0)
+		return NULL;
+	return bsearch(ident, l->e, l->n, sizeof(*l->e), fidx_key_cmp);
+}
+
+static bool fidx_same(const struct fidx *a, const struct fidx *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a->canon, b->canon) == 0;
+}
+
+static const struct config_bridge *br_find_c(const struct config_bridge *b, unsigned n,
+	const char *name)
+{
+	return b != NULL ? br_find(b, n, name) : NULL;
+}
+
+// The flows of bridge `out` after the three-way merge, each rule on its own (as ports are).
+static int merge_flows(const struct config_bridge *sb, const struct config_bridge *ob,
+	const struct config_bridge *nb, struct config_bridge *out)
+{
+	struct flist S = {0}, O = {0}, N = {0};
+	int ret;
+
+	if ((ret = flows_index(sb ? sb->flows : NULL, sb ? sb->n_flows : 0, &S)) < 0 ||
+		(ret = flows_index(ob ? ob->flows : NULL, ob ? ob->n_flows : 0, &O)) < 0 ||
+		(ret = flows_index(nb ? nb->flows : NULL, nb ? nb->n_flows : 0, &N)) < 0)
+		goto out;
+	for (unsigned i = 0; i < S.n && ret == 0; i++) {
+		const struct fidx *op = flows_find(&O, S.e[i].ident), *np = flows_find(&N, S.e[i].ident);
+
+		if (fidx_same(op, np))
+			ret = list_add_flow(out, S.e[i].canon); // unchanged in the file: run time wins
+		else if (np != NULL)
+			ret = list_add_flow(out, np->canon); // edited in the file
+		// else: removed from the file
+	}
+	for (unsigned i = 0; i < N.n && ret == 0; i++) {
+		if (flows_find(&S, N.e[i].ident) != NULL)
+			continue;
+		if (fidx_same(flows_find(&O, N.e[i].ident), &N.e[i]))
+			continue; // unchanged in the file and absent at run time: deleted at run time
+		ret = list_add_flow(out, N.e[i].canon);
+	}
+out:
+	flows_free(&S);
+	flows_free(&O);
+	flows_free(&N);
+	return ret;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Three-way merge
 
@@ -244,6 +418,13 @@ int state_merge(const struct config_bridge *state, unsigned n_state,
 				goto err;
 		}
 	}
+	// Flows, per bridge of the result.
+	for (unsigned i = 0; i < n_res; i++) {
+		if ((ret = merge_flows(br_find_c(state, n_state, res[i].name),
+			     br_find_c(old_file, n_old, res[i].name),
+			     br_find_c(new_file, n_new, res[i].name), &res[i])) < 0)
+			goto err;
+	}
 	*out = res;
 	*n_out = n_res;
 	return 0;
@@ -297,6 +478,20 @@ static json_t *bridges_to_json(const struct config_bridge *b, unsigned n)
 		}
 		br = json_pack("{s:s, s:o, s:o}", "name", b[i].name, "options",
 			opts_to_json(b[i].opts, b[i].n_opts), "ports", ports);
+		if (br != NULL && b[i].n_flows > 0) {
+			json_t *flows = json_array();
+
+			for (unsigned f = 0; flows != NULL && f < b[i].n_flows; f++) {
+				if (json_array_append_new(flows, json_string(b[i].flows[f])) < 0) {
+					json_decref(flows);
+					flows = NULL;
+				}
+			}
+			if (json_object_set_new(br, "flows", flows) < 0) {
+				json_decref(br);
+				br = NULL;
+			}
+		}
 		if (json_array_append_new(arr, br) < 0) {
 			json_decref(arr);
 			arr = NULL;
@@ -360,6 +555,45 @@ static int name_from_json(json_t *v, size_t max, const char *path, const char *w
 	return 0;
 }
 
+// "flows": [rule text, ...], each checked by the flow parser.
+static int flows_from_json(json_t *arr, const char *path, const char *where,
+	struct config_bridge *br, struct err *err)
+{
+	struct flow_spec *spec;
+	char fwhere[128];
+	json_t *v;
+	size_t i;
+	int ret = 0;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > FLOW_TABLE_MAX_RULES)
+		return sf_err(err, path, where, "flows: expected an array of at most %u rule strings",
+			FLOW_TABLE_MAX_RULES);
+	if ((spec = malloc(sizeof(*spec))) == NULL)
+		return err_set(err, -ENOMEM, "", "%s: out of memory", path);
+	json_array_foreach (arr, i, v) {
+		struct err perr = {0};
+
+		snprintf(fwhere, sizeof(fwhere), "%s.flows[%zu]", where, i);
+		if (!json_is_string(v)) {
+			ret = sf_err(err, path, fwhere, "expected a rule string");
+			break;
+		}
+		if (flow_parse(json_string_value(v), json_string_length(v), FLOW_PARSE_ADD, spec,
+			    &perr) < 0) {
+			ret = sf_err(err, path, fwhere, "invalid flow: %s", perr.msg);
+			break;
+		}
+		if ((ret = list_add_flow(br, json_string_value(v))) < 0) {
+			ret = err_set(err, -ENOMEM, "", "%s: out of memory", path);
+			break;
+		}
+	}
+	free(spec);
+	return ret;
+}
+
 static int bridges_from_json(json_t *arr, const char *path, const char *key,
 	struct config_bridge **out, unsigned *n_out, struct err *err)
 {
@@ -378,15 +612,15 @@ static int bridges_from_json(json_t *arr, const char *path, const char *key,
 		return err_set(err, -ENOMEM, "", "%s: out of memory", path);
 	json_array_foreach (arr, i, jb) {
 		struct config_bridge *br = &(*out)[i];
-		json_t *name = NULL, *opts = NULL, *ports = NULL, *jp;
+		json_t *name = NULL, *opts = NULL, *ports = NULL, *flows = NULL, *jp;
 		size_t p;
 
 		*n_out = (unsigned)i + 1;
 		snprintf(where, sizeof(where), "%s[%zu]", key, i);
-		if (json_unpack(jb, "{s:o, s?o, s?o !}", "name", &name, "options", &opts, "ports",
-			    &ports) < 0)
+		if (json_unpack(jb, "{s:o, s?o, s?o, s?o !}", "name", &name, "options", &opts, "ports",
+			    &ports, "flows", &flows) < 0)
 			return sf_err(err, path, where,
-				"expected an object with name, options and ports only");
+				"expected an object with name, options, ports and flows only");
 		if ((ret = name_from_json(name, DP_BRIDGE_NAME_MAX, path, where, err)) < 0)
 			return ret;
 		if (br_find(*out, (unsigned)i, json_string_value(name)) != NULL)
@@ -395,6 +629,8 @@ static int bridges_from_json(json_t *arr, const char *path, const char *key,
 		if ((br->name = strdup(json_string_value(name))) == NULL)
 			return err_set(err, -ENOMEM, "", "%s: out of memory", path);
 		if ((ret = opts_from_json(opts, path, where, &br->opts, &br->n_opts, err)) < 0)
+			return ret;
+		if ((ret = flows_from_json(flows, path, where, br, err)) < 0)
 			return ret;
 		if (ports == NULL)
 			continue;
@@ -648,12 +884,23 @@ struct snap_ctx {
 	int ret;
 };
 
-static void snap_bridge(const struct dp_bridge_conf *br, void *arg)
+static void snap_flow(void *arg, const struct flow_rule_info *ri)
 {
 	struct snap_ctx *s = arg;
 
 	if (s->ret == 0)
+		s->ret = list_add_flow(&s->b[s->n - 1], ri->text);
+}
+
+static void snap_bridge(const struct dp_bridge_conf *br, void *arg)
+{
+	struct snap_ctx *s = arg;
+	struct flow_table *ft;
+
+	if (s->ret == 0)
 		s->ret = list_add_bridge(&s->b, &s->n, br->name, br->opts, br->n_opts);
+	if (s->ret == 0 && (ft = dp_bridge_flow_table(br->name)) != NULL)
+		flow_table_dump(ft, NULL, false, 0, snap_flow, s);
 }
 
 static void snap_port(const struct dp_port_conf *p, void *arg)
@@ -698,7 +945,8 @@ static int state_current(const struct config_bridge *snap, unsigned n_snap,
 		const struct config_bridge *pb = &st.pend_br[i];
 
 		if (br_find(res, n_res, pb->name) == NULL &&
-			(ret = list_add_bridge(&res, &n_res, pb->name, pb->opts, pb->n_opts)) < 0)
+			((ret = list_add_bridge(&res, &n_res, pb->name, pb->opts, pb->n_opts)) < 0 ||
+				(ret = list_add_flows(&res[n_res - 1], pb->flows, pb->n_flows)) < 0))
 			goto err;
 	}
 	for (unsigned i = 0; i < st.n_pend_ports; i++) {
@@ -735,7 +983,8 @@ static int pending_set(const struct config_bridge *want, unsigned n_want,
 		struct config_bridge *tb = NULL;
 
 		if (br_find(snap, n_snap, wb->name) == NULL &&
-			(ret = list_add_bridge(&br, &n_br, wb->name, wb->opts, wb->n_opts)) < 0)
+			((ret = list_add_bridge(&br, &n_br, wb->name, wb->opts, wb->n_opts)) < 0 ||
+				(ret = list_add_flows(&br[n_br - 1], wb->flows, wb->n_flows)) < 0))
 			goto err;
 		for (unsigned p = 0; p < wb->n_ports; p++) {
 			const struct config_port *wp = &wb->ports[p];
@@ -783,6 +1032,8 @@ static int list_without(const struct config_bridge *b, unsigned n, const char *n
 		if ((ret = list_add_bridge(&res, &n_res, b[i].name, b[i].opts, b[i].n_opts)) < 0)
 			goto err;
 		tb = &res[n_res - 1];
+		if ((ret = list_add_flows(tb, b[i].flows, b[i].n_flows)) < 0)
+			goto err;
 		for (unsigned p = 0; p < b[i].n_ports; p++) {
 			const struct config_port *pp = &b[i].ports[p];
 
@@ -802,6 +1053,14 @@ err:
 	return ret;
 }
 
+static uint64_t state_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 // Snapshot, current state, prune pending, write. Used by state_save and at the end of an apply.
 static int state_save__(struct err *err)
 {
@@ -815,6 +1074,7 @@ static int state_save__(struct err *err)
 	if (st.save_disabled)
 		return err_set(err, -EIO, "", "%s: not saved: the unreadable state file could not "
 			"be moved aside (see the earlier error); move it away and restart", st.path);
+	st.last_save_ms = state_now_ms();
 	if ((ret = dp_snapshot(&snap, &n_snap)) < 0 ||
 		(ret = state_current(snap, n_snap, &cur, &n_cur)) < 0 ||
 		(ret = pending_set(cur, n_cur, snap, n_snap)) < 0) {
@@ -837,6 +1097,33 @@ out:
 int state_save(struct err *err)
 {
 	return state_save__(err);
+}
+
+static void state_flow_timer_cb(void *arg)
+{
+	struct err err = {0};
+
+	st.flow_timer = NULL;
+	if (!st.inited || st.applying)
+		return;
+	if (state_save__(&err) < 0)
+		LOG_RL(ERR, "", "could not save the run-time state: %s", err.msg);
+}
+
+void state_flows_changed(void)
+{
+	uint64_t now = state_now_ms(), since;
+	struct err err = {0};
+
+	if (!st.inited || st.applying || st.flow_timer != NULL)
+		return;
+	since = now - st.last_save_ms;
+	if (since < STATE_FLOW_SAVE_MS &&
+		(st.flow_timer = loop_timer_once((unsigned)(STATE_FLOW_SAVE_MS - since),
+			 state_flow_timer_cb, NULL)) != NULL)
+		return;
+	if (state_save__(&err) < 0)
+		LOG_RL(ERR, "", "could not save the run-time state: %s", err.msg);
 }
 
 void state_change_hook(void *arg)
@@ -1103,6 +1390,81 @@ static void apply_ports(const struct config_bridge *want, unsigned n_want,
 	}
 }
 
+static void apply_flows_dump(void *arg, const struct flow_rule_info *ri)
+{
+	struct config_bridge *b = arg;
+
+	if (list_add_flow(b, ri->text) < 0)
+		b->line = 1; // marks the allocation failure for the caller
+}
+
+// Flows of one bridge the datapath has: rules not wanted are deleted, rules new or whose actions,
+// cookie or timeouts differ are added (replacing), equal rules are left alone (their counters
+// keep running). A rule that cannot be added is reported and dropped.
+static void apply_bridge_flows(const struct config_bridge *wb, struct flow_table *ft,
+	struct changes *c)
+{
+	struct config_bridge cur = {0};
+	struct flist W = {0}, C = {0};
+	struct flow_spec *spec = malloc(sizeof(*spec));
+	unsigned added = 0, replaced = 0, deleted = 0;
+
+	flow_table_dump(ft, NULL, false, 0, apply_flows_dump, &cur);
+	if (spec == NULL || cur.line != 0 || flows_index(wb->flows, wb->n_flows, &W) < 0 ||
+		flows_index(cur.flows, cur.n_flows, &C) < 0) {
+		c->oom = true;
+		goto out;
+	}
+	for (unsigned i = 0; i < C.n; i++) {
+		struct err e = {0};
+		unsigned n = 0;
+
+		if (flows_find(&W, C.e[i].ident) != NULL)
+			continue;
+		if (flow_parse(C.e[i].canon, strlen(C.e[i].canon), FLOW_PARSE_ADD, spec, &e) == 0 &&
+			flow_table_del(ft, spec, true, &n) == 0)
+			deleted += n;
+	}
+	for (unsigned i = 0; i < W.n; i++) {
+		const struct fidx *ce = flows_find(&C, W.e[i].ident);
+		struct err e = {0};
+
+		if (fidx_same(ce, &W.e[i]))
+			continue;
+		if (flow_parse(W.e[i].canon, strlen(W.e[i].canon), FLOW_PARSE_ADD, spec, &e) < 0 ||
+			flow_table_add(ft, spec, FLOW_TABLE_ALLOW_MISSING_PORTS, &e) < 0) {
+			change(c, "could not add flow \"%s\" to %s: %s", W.e[i].canon, wb->name, e.msg);
+			continue;
+		}
+		if (ce != NULL)
+			replaced++;
+		else
+			added++;
+	}
+	if (added + replaced + deleted > 0) {
+		dp_bridge_flows_changed(wb->name);
+		change(c, "flows of %s: %u added, %u replaced, %u deleted", wb->name, added, replaced,
+			deleted);
+	}
+out:
+	free(spec);
+	flows_free(&W);
+	flows_free(&C);
+	for (unsigned f = 0; f < cur.n_flows; f++)
+		free(cur.flows[f]);
+	free(cur.flows);
+}
+
+static void apply_flows(const struct config_bridge *want, unsigned n_want, struct changes *c)
+{
+	for (unsigned i = 0; i < n_want; i++) {
+		struct flow_table *ft = dp_bridge_flow_table(want[i].name);
+
+		if (ft != NULL)
+			apply_bridge_flows(&want[i], ft, c);
+	}
+}
+
 int state_apply_config(const struct config *cfg, char ***changes, unsigned *n_changes,
 	struct err *err)
 {
@@ -1137,6 +1499,7 @@ int state_apply_config(const struct config *cfg, char ***changes, unsigned *n_ch
 	if ((ret = dp_snapshot(&snap, &n_snap)) < 0)
 		goto err_applying;
 	apply_ports(want, n_want, snap, n_snap, &c);
+	apply_flows(want, n_want, &c);
 	config_bridges_free(snap, n_snap);
 	snap = NULL;
 	n_snap = 0;
@@ -1230,6 +1593,7 @@ int state_init(const char *state_dir, struct err *err)
 
 void state_fini(void)
 {
+	loop_cancel(st.flow_timer);
 	config_bridges_free(st.pend_br, st.n_pend_br);
 	config_bridges_free(st.pend_ports, st.n_pend_ports);
 	config_bridges_free(st.file_bridges, st.n_file_bridges);

@@ -43,6 +43,12 @@ void state_changes_free(char **changes, unsigned n);
 // Writes the datapath content + pending objects + file_bridges atomically (temp file in the
 // same directory, fsync, rename, fsync of the directory). 0 or -errno with err filled.
 int state_save(struct err *err);
+// For the flow.* handlers after a rule change: saves now when the last save is more than
+// STATE_FLOW_SAVE_MS old, else once that much time has passed since it (one timer on the control
+// loop; without a loop, at once). Bursts of rule changes thus cost one save, and a change is on
+// disk within STATE_FLOW_SAVE_MS (and at exit: the daemon saves on the way out).
+#define STATE_FLOW_SAVE_MS 1000
+void state_flows_changed(void);
 // For dp_set_change_hook(): saves after every datapath mutation, logging failures (rate-limited).
 // Does nothing while state_apply_config() runs (it saves once at the end).
 void state_change_hook(void *arg);

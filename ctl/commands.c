@@ -10,6 +10,7 @@ extern const struct vsctl_command bridge_commands[];
 extern const struct vsctl_command port_commands[];
 extern const struct vsctl_command stats_commands[];
 extern const struct vsctl_command fdb_commands[];
+extern const struct vsctl_command flow_commands[];
 extern const struct vsctl_command pmd_commands[];
 extern const struct vsctl_command memory_commands[];
 extern const struct vsctl_command daemon_commands[];
@@ -20,6 +21,7 @@ const struct vsctl_group commands_table[] = {
 	{"Ports", port_commands},
 	{"Port counters", stats_commands},
 	{"MAC learning", fdb_commands},
+	{"Flow tables", flow_commands},
 	{"Poll-mode workers", pmd_commands},
 	{"Memory", memory_commands},
 	{"Daemon", daemon_commands},

@@ -59,8 +59,8 @@ static void check_cpus(const struct config *cfg, struct check_ctx *c)
 		if (core >= ncpu) {
 			snprintf(fix, sizeof(fix), "set cpu.worker-cores to CPUs between 0 and %ld",
 				ncpu - 1);
-			report(c, CHECK_FAIL, fix, "worker core %d does not exist (%ld CPUs online)",
-				core, ncpu);
+			report(c, CHECK_FAIL, fix,
+				"worker core %d does not exist (%ld CPUs online)", core, ncpu);
 		} else {
 			report(c, CHECK_OK, NULL, "worker %u pinned to CPU %d", i, core);
 		}
@@ -85,13 +85,15 @@ static void check_hugepages(const struct config *cfg, struct check_ctx *c)
 	size_t need = packet_memory(cfg);
 	long free2m = read_long("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
 	long free1g = read_long("/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages");
-	size_t have = (free2m > 0 ? (size_t)free2m << 21 : 0) + (free1g > 0 ? (size_t)free1g << 30 : 0);
+	size_t have =
+		(free2m > 0 ? (size_t)free2m << 21 : 0) + (free1g > 0 ? (size_t)free1g << 30 : 0);
 	unsigned need2m = (unsigned)((need + (1u << 21) - 1) >> 21) + 4; // + rings and tables
 	char fix[256];
 
 	if (have >= need) {
-		report(c, CHECK_OK, NULL, "hugepages: %zu MiB free, %zu MiB needed for packet buffers",
-			have >> 20, need >> 20);
+		report(c, CHECK_OK, NULL,
+			"hugepages: %zu MiB free, %zu MiB needed for packet buffers", have >> 20,
+			need >> 20);
 		return;
 	}
 	snprintf(fix, sizeof(fix),
@@ -100,8 +102,9 @@ static void check_hugepages(const struct config *cfg, struct check_ctx *c)
 		need2m, need2m);
 	report(c, cfg->mem.require_hugepages ? CHECK_FAIL : CHECK_WARN, fix,
 		"hugepages: %zu MiB free, %zu MiB needed; %s", have >> 20, need >> 20,
-		cfg->mem.require_hugepages ? "memory.require-hugepages is set, vswitchd will not start"
-					   : "vswitchd falls back to normal pages (slower, no IOVA-as-PA)");
+		cfg->mem.require_hugepages
+			? "memory.require-hugepages is set, vswitchd will not start"
+			: "vswitchd falls back to normal pages (slower, no IOVA-as-PA)");
 }
 
 static void check_memlock(const struct config *cfg, struct check_ctx *c)
@@ -128,7 +131,8 @@ static void check_dir(struct check_ctx *c, const char *what, const char *dir)
 	if (stat(dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
 			snprintf(fix, sizeof(fix), "remove %s or choose another path", dir);
-			report(c, CHECK_FAIL, fix, "%s %s exists and is not a directory", what, dir);
+			report(c, CHECK_FAIL, fix, "%s %s exists and is not a directory", what,
+				dir);
 		} else if (access(dir, W_OK) != 0) {
 			snprintf(fix, sizeof(fix), "run as root or make %s writable", dir);
 			report(c, CHECK_FAIL, fix, "%s %s is not writable", what, dir);
@@ -156,12 +160,13 @@ static void check_ports(const struct config *cfg, struct check_ctx *c)
 		for (unsigned p = 0; p < br->n_ports; p++) {
 			const struct config_port *cp = &br->ports[p];
 			if (port_ops_lookup(cp->type) == NULL)
-				report(c, CHECK_FAIL, "use one of the types listed by `vsctl add-port --help`",
-					"bridge %s: port %s has unknown type '%s'", br->name, cp->name,
-					cp->type);
+				report(c, CHECK_FAIL,
+					"use one of the types listed by `vsctl add-port --help`",
+					"bridge %s: port %s has unknown type '%s'", br->name,
+					cp->name, cp->type);
 			else
-				report(c, CHECK_OK, NULL, "bridge %s: port %s (%s)", br->name, cp->name,
-					cp->type);
+				report(c, CHECK_OK, NULL, "bridge %s: port %s (%s)", br->name,
+					cp->name, cp->type);
 		}
 	}
 }

@@ -31,8 +31,8 @@ static void journal_sink(enum log_level lvl, const char *module, const char *fun
 {
 	if (object && *object)
 		sd_journal_send("MESSAGE=%s: %s: %s", module, object, msg, "PRIORITY=%d", (int)lvl,
-			"VSWITCH_MODULE=%s", module, "VSWITCH_OBJECT=%s", object, "CODE_FUNC=%s", func,
-			NULL);
+			"VSWITCH_MODULE=%s", module, "VSWITCH_OBJECT=%s", object, "CODE_FUNC=%s",
+			func, NULL);
 	else
 		sd_journal_send("MESSAGE=%s: %s", module, msg, "PRIORITY=%d", (int)lvl,
 			"VSWITCH_MODULE=%s", module, "CODE_FUNC=%s", func, NULL);

@@ -23,7 +23,6 @@
 #include "dataplane/dp.h"
 #include "dataplane/log.h"
 #include "dataplane/mem.h"
-#include "dataplane/rcu.h"
 
 LOG_MODULE("vswitchd");
 
@@ -64,9 +63,11 @@ static void on_hup(int signo, void *arg)
 	state_changes_free(changes, n);
 }
 
-static void rcu_tick(void *arg)
+// Frees what workers no longer see (RCU), retries deferred publications, ages MAC tables,
+// expires flows and rebalances rx queues.
+static void dp_tick(void *arg)
 {
-	rcu_poll();
+	dp_run();
 }
 
 static int run(struct config *cfg, const char *pidfile)
@@ -75,7 +76,7 @@ static int run(struct config *cfg, const char *pidfile)
 	struct err err = { 0 };
 	char **changes = NULL;
 	unsigned n_changes = 0;
-	void *rcu_timer = NULL;
+	void *dp_timer = NULL;
 	int ret;
 
 	if (pidfile && (ret = pidfile_create(pidfile, &err)) < 0) {
@@ -94,7 +95,7 @@ static int run(struct config *cfg, const char *pidfile)
 		LOG(ERR, "datapath: %s", err.msg);
 		goto out_mem;
 	}
-	rcu_timer = loop_timer_every(2, rcu_tick, NULL);
+	dp_timer = loop_timer_every(2, dp_tick, NULL);
 	rpc_init();
 	rpc_daemon_set_reload_hook(reload_rpc);
 	// The socket comes first: it refuses to start when another vswitchd answers on it, before
@@ -150,7 +151,7 @@ out_state:
 out_server:
 	rpc_server_stop();
 out_dp:
-	loop_cancel(rcu_timer);
+	loop_cancel(dp_timer);
 	dp_fini();
 out_mem:
 	mem_fini();

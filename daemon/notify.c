@@ -53,7 +53,7 @@ static void watchdog_tick(void *arg)
 		sd_notify(0, "WATCHDOG=1");
 		return;
 	}
-	// Not pinging lets systemd's WatchdogSec expire and restart the service (Restart=on-failure).
+	// Not pinging lets WatchdogSec expire: systemd restarts the service (Restart=on-failure).
 	if (stalled_checks++ == 0)
 		LOG(ERR, "a worker thread made no progress; withholding the watchdog ping");
 	workers_healthy = false;
@@ -77,7 +77,8 @@ int notify_init(unsigned watchdog_sec)
 		watchdog_timer = loop_timer_every(ms, watchdog_tick, NULL);
 		if (watchdog_timer == NULL)
 			return -errno;
-		LOG(INFO, "watchdog enabled: interval %llu ms, pinged every %u ms while workers run",
+		LOG(INFO,
+			"watchdog enabled: interval %llu ms, pinged every %u ms while workers run",
 			(unsigned long long)(usec / 1000), ms);
 	}
 	status_timer = loop_timer_every(2000, status_tick, NULL);

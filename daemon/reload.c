@@ -103,10 +103,12 @@ static void restart_only(const struct config *old, const struct config *new, cha
 		old->dp.rebalance_interval_s != new->dp.rebalance_interval_s)
 		add_change(changes, n, "cpu %s", suffix);
 	if (old->dp.n_pkts != new->dp.n_pkts || old->dp.max_mtu != new->dp.max_mtu ||
-		old->dp.pkt_cache != new->dp.pkt_cache || memcmp(&old->mem, &new->mem, sizeof(old->mem)))
+		old->dp.pkt_cache != new->dp.pkt_cache ||
+		memcmp(&old->mem, &new->mem, sizeof(old->mem)))
 		add_change(changes, n, "memory %s", suffix);
 	if (old->rpc_max_clients != new->rpc_max_clients ||
-		old->rpc_idle_timeout_s != new->rpc_idle_timeout_s || old->watchdog_sec != new->watchdog_sec)
+		old->rpc_idle_timeout_s != new->rpc_idle_timeout_s ||
+		old->watchdog_sec != new->watchdog_sec)
 		add_change(changes, n, "daemon limits/watchdog %s", suffix);
 }
 
@@ -129,7 +131,8 @@ int reload_run(char ***changes, unsigned *n_changes, struct err *err)
 		return ret;
 	}
 	if (new.log_level != running->log_level)
-		add_change(changes, n_changes, "log level set to %s", log_level_name(new.log_level));
+		add_change(
+			changes, n_changes, "log level set to %s", log_level_name(new.log_level));
 	restart_only(running, &new, changes, n_changes);
 	ret = state_apply_config(&new, &bridge_changes, &n_bridge, err);
 	for (unsigned i = 0; i < n_bridge; i++)

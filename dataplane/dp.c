@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dataplane/dp_opts.h"
+#include "dataplane/flow_table.h"
 #include "dataplane/log.h"
 #include "dataplane/mac_table.h"
 #include "dataplane/mem.h"
@@ -38,6 +39,8 @@ struct dp_bridge {
 	uint64_t seq; // creation order, for listings
 	struct dp_opts opts;
 	struct mac_table *macs;
+	struct flow_table *flows; // flow rules (dataplane/flow_table.h)
+	bool flows_active; // flow_table_active() as last published
 	uint64_t dead_gen; // removed: publication that dropped it, 0 until published
 	struct dp_bridge *next_dead;
 };
@@ -100,6 +103,9 @@ static struct {
 	uint64_t next_rebalance_ns;
 	void (*hook)(void *arg);
 	void *hook_arg;
+	const struct pl_snapshot *snap; // last published (control thread: valid until the next)
+	uint32_t flow_run_sec; // last flow_table_run() second
+	uint32_t mac_age_sec; // last MAC table aging sweep
 } dp;
 
 // Scratch for dp_assign_update(): the rx queues of the last assignment, with loads and workers.
@@ -107,6 +113,7 @@ static struct rxq_sched_rxq dp_rxq_buf[PORT_MAX * PORT_MAX_QUEUES];
 static unsigned dp_rxq_n;
 
 static void dp_after_grace(uint64_t gen);
+static void dp_flows_publish(void);
 
 static uint64_t dp_now_ns(void)
 {
@@ -247,7 +254,8 @@ static struct dp_snap *dp_snap_build(uint64_t gen)
 		pb->index = b;
 		snprintf(pb->name, sizeof(pb->name), "%s", br->name);
 		pb->macs = br->macs;
-		pb->flows = NULL;
+		// An empty table with the default miss action gives what L2 alone gives: skip it.
+		pb->flows = flow_table_active(br->flows) ? br->flows : NULL;
 		pb->ports = &sn->members[m];
 		for (uint16_t id = 0; id < PORT_MAX; id++) {
 			const struct dp_port *p = dp.ports[id];
@@ -356,6 +364,11 @@ static int dp_publish(void)
 	old = worker_snapshot_set(&snap->s);
 	// &s is the first member: the block starts there.
 	dp_defer_free((void *)old);
+	dp.snap = &snap->s;
+	for (unsigned b = 0; b < PL_MAX_BRIDGES; b++) {
+		if (dp.bridges[b] != NULL)
+			dp.bridges[b]->flows_active = snap->bridges[b].flows != NULL;
+	}
 
 	for (struct dp_port *p = dp.dead_ports; p != NULL; p = p->next_dead) {
 		if (p->dead_gen == 0) {
@@ -465,6 +478,7 @@ static void dp_port_finish(struct dp_port *p)
 
 static void dp_bridge_finish(struct dp_bridge *br)
 {
+	flow_table_destroy(br->flows);
 	mac_table_destroy(br->macs);
 	dp_opts_free(&br->opts);
 	free(br);
@@ -729,9 +743,22 @@ static int dp_bridge_name_check(const char *name, struct err *err)
 	return 0;
 }
 
+// flow_table_port_ops.lookup: port names in flow rules resolve within their bridge.
+static int dp_flow_port_lookup(void *arg, const char *name)
+{
+	const struct dp_bridge *br = arg;
+	const struct dp_port *p = dp_port_find(name);
+
+	if (p == NULL)
+		return -ENOENT;
+	return p->br == br ? p->port->id : -EXDEV;
+}
+
 int dp_bridge_add(const char *name, const struct port_kv *opts, unsigned n_opts, struct err *err)
 {
 	unsigned size = MAC_TABLE_SIZE_DEFAULT, aging = MAC_TABLE_AGING_DEFAULT;
+	enum flow_miss miss = FLOW_MISS_NORMAL;
+	struct flow_table_port_ops fops;
 	struct dp_bridge *br;
 	int ret, idx = -1;
 
@@ -761,9 +788,19 @@ int dp_bridge_add(const char *name, const struct port_kv *opts, unsigned n_opts,
 					"bridge %s: mac-aging=%s: expected %u to %u seconds", name,
 					v, MAC_TABLE_AGING_MIN, MAC_TABLE_AGING_MAX);
 			}
+		} else if (strcmp(k, "flow-miss") == 0) {
+			if (strcmp(v, "normal") == 0) {
+				miss = FLOW_MISS_NORMAL;
+			} else if (strcmp(v, "drop") == 0) {
+				miss = FLOW_MISS_DROP;
+			} else {
+				return err_set(err, -EINVAL, k,
+					"bridge %s: flow-miss=%s: expected normal or drop", name, v);
+			}
 		} else {
 			return err_set(err, -EINVAL, k,
-				"bridge %s: unknown option '%s' (valid: mac-table-size, mac-aging)",
+				"bridge %s: unknown option '%s' (valid: mac-table-size, mac-aging, "
+				"flow-miss)",
 				name, k);
 		}
 	}
@@ -789,6 +826,12 @@ int dp_bridge_add(const char *name, const struct port_kv *opts, unsigned n_opts,
 			strerror(errno));
 		goto err_free;
 	}
+	fops = (struct flow_table_port_ops){.lookup = dp_flow_port_lookup, .arg = br};
+	if ((br->flows = flow_table_create(name, worker_count(), miss, &fops)) == NULL) {
+		ret = err_set(err, -ENOMEM, "", "bridge %s: cannot create its flow table: %s", name,
+			strerror(errno));
+		goto err_macs;
+	}
 	br->seq = ++dp.seq;
 	dp.bridges[idx] = br;
 	dp_commit();
@@ -796,6 +839,8 @@ int dp_bridge_add(const char *name, const struct port_kv *opts, unsigned n_opts,
 	dp_changed();
 	return 0;
 
+err_macs:
+	mac_table_destroy(br->macs);
 err_free:
 	dp_opts_free(&br->opts);
 	free(br);
@@ -940,6 +985,8 @@ int dp_port_add(const char *bridge, const char *name, const char *type, const st
 	// The id may have served an earlier port: its counters start from here.
 	worker_port_counters((uint16_t)id, &p->pl_base);
 	dp_rxq_interval_reset((uint16_t)id);
+	// Flow rules naming this port start matching / sending to it.
+	flow_table_ports_changed(br->flows);
 	dp_commit();
 	LOG_OBJ(INFO, name, "added to bridge %s: type %s, id %d, %u rxq, %u txq, NUMA node %d",
 		bridge, type, id, p->port->n_rxq, p->port->n_txq, p->port->numa_node);
@@ -968,6 +1015,8 @@ int dp_port_del(const char *name, struct err *err)
 	}
 	LOG_OBJ(INFO, name, "removing from bridge %s", p->br->name);
 	dp_port_detach(p);
+	// Rules naming the port stay but stop matching / sending to it (as in OpenFlow).
+	flow_table_ports_changed(p->br->flows);
 	// Usually destroys the port before returning (bounded grace period wait).
 	dp_commit();
 	dp_changed();
@@ -1224,6 +1273,41 @@ static void dp_auto_rebalance(void)
 	dp_rxq_intervals_reset();
 }
 
+// Once a second: flow timeouts and classifier ranking; expired flows are a change to persist.
+static void dp_flows_run(void)
+{
+	uint32_t now = mac_table_now();
+	unsigned expired = 0;
+
+	if (now == dp.flow_run_sec)
+		return;
+	dp.flow_run_sec = now;
+	for (unsigned b = 0; b < PL_MAX_BRIDGES; b++) {
+		if (dp.bridges[b] != NULL)
+			expired += flow_table_run(dp.bridges[b]->flows, now);
+	}
+	if (expired == 0)
+		return;
+	dp_flows_publish();
+	dp_changed();
+}
+
+// Reclaims aged MAC entries every few seconds. Lookups already ignore aged entries; the sweep
+// frees their slots so that a table that was full recovers without waiting for learning to
+// trip over them.
+static void dp_macs_age(void)
+{
+	uint32_t now = mac_table_now();
+
+	if (now - dp.mac_age_sec < 5)
+		return;
+	dp.mac_age_sec = now;
+	for (unsigned b = 0; b < PL_MAX_BRIDGES; b++) {
+		if (dp.bridges[b] != NULL && dp.bridges[b]->macs != NULL)
+			mac_table_age(dp.bridges[b]->macs, now);
+	}
+}
+
 void dp_run(void)
 {
 	uint64_t now;
@@ -1233,6 +1317,8 @@ void dp_run(void)
 	rcu_poll();
 	if (dp.reassign || dp.republish)
 		dp_commit();
+	dp_flows_run();
+	dp_macs_age();
 	if (dp.cfg.rebalance_interval_s == 0 || dp.cfg.rxq_assign != DP_RXQ_CYCLES)
 		return;
 	now = dp_now_ns();
@@ -1438,4 +1524,39 @@ struct mac_table *dp_bridge_mac_table(const char *name)
 	struct dp_bridge *br = name != NULL ? dp_bridge_find(name) : NULL;
 
 	return br != NULL ? br->macs : NULL;
+}
+
+// ---- flow tables (flow.* RPC handlers, control thread) ----
+
+struct flow_table *dp_bridge_flow_table(const char *name)
+{
+	struct dp_bridge *br = name != NULL ? dp_bridge_find(name) : NULL;
+
+	return br != NULL ? br->flows : NULL;
+}
+
+// Publishes a snapshot when a table went from skippable to needed or back.
+static void dp_flows_publish(void)
+{
+	for (unsigned b = 0; b < PL_MAX_BRIDGES; b++) {
+		const struct dp_bridge *br = dp.bridges[b];
+
+		if (br != NULL && flow_table_active(br->flows) != br->flows_active) {
+			if (dp_publish() < 0)
+				dp.republish = true;
+			return;
+		}
+	}
+}
+
+void dp_bridge_flows_changed(const char *name)
+{
+	(void)name;
+	if (dp.init)
+		dp_flows_publish();
+}
+
+const struct pl_snapshot *dp_snapshot_get(void)
+{
+	return dp.snap;
 }

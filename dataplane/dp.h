@@ -6,7 +6,8 @@
 // quiesce within microseconds); past that bound the rest of the work is deferred to rcu_poll()
 // (dp_run()), so a stuck worker never stalls the control loop. See docs/datapath.md.
 //
-// Options are key=value pairs. Bridge options: mac-table-size, mac-aging (seconds).
+// Options are key=value pairs. Bridge options: mac-table-size, mac-aging (seconds), flow-miss
+// (normal|drop: what the flow table does with packets no rule matches).
 // Port options understood by the datapath itself (stripped before the driver sees the rest):
 //   tag=VID (access VLAN), trunks=VID[,VID...] (trunk port), vlan-mode=access|trunk|native-tagged|
 //   native-untagged, enabled=true|false, mtu=N, rxq-affinity=Q:W[,Q:W...] (pin rx queue Q to
@@ -38,7 +39,7 @@ struct dp_config {
 	unsigned rebalance_interval_s; // cycles-based reassignment period, 0 = never automatic
 	unsigned n_pkts; // packet buffers per NUMA node in use (0: DP_N_PKTS_DEFAULT)
 	unsigned max_mtu; // sizes the data room: <= 1500 -> 2048, else 9216 (0: 1500)
-	unsigned pkt_cache; // per-worker mempool cache, 0 = none (config default DP_PKT_CACHE_DEFAULT)
+	unsigned pkt_cache; // per-worker mempool cache, 0 = none (config: DP_PKT_CACHE_DEFAULT)
 };
 
 #define DP_N_PKTS_DEFAULT 16384
@@ -160,5 +161,19 @@ struct mac_table;
 // is no such bridge. The table lives as long as the bridge: use it within one handler call and
 // never keep it across dp_* mutations.
 struct mac_table *dp_bridge_mac_table(const char *name);
+
+// ---- Flow tables (flow.* RPC handlers, control thread) ----
+
+struct flow_table;
+// The flow table of bridge `name` (dataplane/flow_table.h), NULL when there is no such bridge.
+// Same lifetime rule as dp_bridge_mac_table(). Bridge option flow-miss=normal|drop sets its
+// table-miss action.
+struct flow_table *dp_bridge_flow_table(const char *name);
+// After changing rules of bridge `name`: publishes a snapshot when the pipeline must start or
+// may stop running the table (empty table with flow-miss=normal is skipped). Does not call the
+// change hook: the caller persists.
+void dp_bridge_flows_changed(const char *name);
+// The pipeline snapshot published last (for traces). Valid until the next dp_* mutation.
+const struct pl_snapshot *dp_snapshot_get(void);
 
 #endif

@@ -18,7 +18,6 @@ struct flow_cache *flow_cache_create(unsigned entries)
 		return NULL;
 	}
 	size = sizeof(*fc) + (size_t)entries * sizeof(fc->e[0]);
-	STATIC_ASSERT(sizeof(struct flow_cache) % 128 == 0 || 1, "");
 	fc = aligned_alloc(128, ALIGN_UP(size, 128));
 	if (fc == NULL)
 		return NULL;

@@ -164,3 +164,17 @@ void flow_key_extract(const struct pkt *p, uint16_t in_port, struct flow_key *k)
 	if (p->l4_off != 0 && !(k->nw_frag & FLOW_FRAG_LATER))
 		flow_key_l4(p, d, k);
 }
+
+uint8_t flow_key_l4_proto(const struct pkt *p)
+{
+	const uint8_t *d = pkt_data(p);
+	struct flow_key k;
+
+	if (p->l4_off == 0 || !(p->flags & PKT_F_PARSED))
+		return 0;
+	if (p->eth_type == NET_ETH_P_IPV4)
+		return d[p->l3_off + 9];
+	if (p->eth_type == NET_ETH_P_IPV6)
+		return flow_key_ipv6_proto(p, d, &k);
+	return 0;
+}

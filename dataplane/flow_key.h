@@ -65,6 +65,9 @@ STATIC_ASSERT(sizeof(struct flow_key) == FLOW_KEY_WORDS * 8, "flow_key is 9 word
 // Fills *k from a packet parsed by pl_parse() (PKT_F_PARSED set) that arrived on in_port. Reads
 // only within p->len. Worker threads (and the control thread for traces).
 void flow_key_extract(const struct pkt *p, uint16_t in_port, struct flow_key *k);
+// IP protocol of the L4 header at p->l4_off (IPv6: after the extension headers); 0 when the
+// packet has no L4 header the parser located.
+uint8_t flow_key_l4_proto(const struct pkt *p);
 
 // 32-bit hash mixing one 64-bit word into h (CRC32-C when the CPU has it).
 static __always_inline uint32_t flow_key_hash_word(uint32_t h, uint64_t w)

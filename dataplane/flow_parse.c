@@ -828,6 +828,11 @@ static int fp_action(struct fp *fp, const char *tok, size_t off, size_t tlen, bo
 	if (spec->n_actions == FLOW_MAX_ACTIONS)
 		return fp_err(fp, off, tlen, "actions", "too many actions (max %d)",
 			FLOW_MAX_ACTIONS);
+	if (strcmp(name, "resubmit") == 0 || strcmp(name, "goto_table") == 0 ||
+		strcmp(name, "controller") == 0 || strcmp(name, "local") == 0 ||
+		strcmp(name, "meter") == 0 || strcmp(name, "group") == 0)
+		return fp_err(fp, off, tlen, "actions",
+			"%s is not supported (one table, no controller, no meters or groups)", name);
 	a = &spec->actions[spec->n_actions];
 	memset(a, 0, sizeof(*a));
 	if (arg == NULL) {
@@ -859,11 +864,6 @@ static int fp_action(struct fp *fp, const char *tok, size_t off, size_t tlen, bo
 			strncmp(name, "mod_", 4) == 0)
 			return fp_err(fp, off, tlen, "actions", "%s needs an argument (%s:...)", name,
 				name);
-		if (strcmp(name, "resubmit") == 0 || strcmp(name, "goto_table") == 0 ||
-			strcmp(name, "controller") == 0 || strcmp(name, "local") == 0 ||
-			strcmp(name, "meter") == 0)
-			return fp_err(fp, off, tlen, "actions",
-				"%s is not supported (one table, no controller)", name);
 		// A bare word is a port, as in ovs-ofctl ("actions=vm2").
 		if (!fp_port_name_ok(tok))
 			return fp_err(fp, off, tlen, "actions",

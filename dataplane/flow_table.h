@@ -65,6 +65,10 @@ void flow_table_destroy(struct flow_table *ft);
 #define FLOW_TABLE_ALLOW_MISSING_PORTS 0x1
 int flow_table_add(struct flow_table *ft, const struct flow_spec *spec, unsigned flags,
 	struct err *err);
+// The checks flow_table_add() makes before changing anything (actions present, port names of
+// the bridge), without adding: bulk loads validate every rule first. 0 or the error add gives.
+int flow_table_check(struct flow_table *ft, const struct flow_spec *spec, unsigned flags,
+	struct err *err);
 // Deletes the rules matching filter (FLOW_PARSE_FILTER): strict = same match and priority,
 // otherwise every rule at least as specific as the filter; a cookie in the filter must match
 // too. *n_deleted (may be NULL) gets the count. 0.
@@ -124,6 +128,10 @@ struct flow_table_stats {
 	uint64_t nobuf; // copies (multiple outputs, mirrors) that found no buffer
 };
 void flow_table_stats_get(const struct flow_table *ft, struct flow_table_stats *st);
+
+// Test hook: the clock of rule ages and timeouts (default mac_table_now(), the clock workers
+// advance as pl_ctx.now_sec). NULL restores the default. Control thread.
+void flow_table_set_clock(uint32_t (*now)(void));
 
 // The flow table stage (pipeline.c, when pl_bridge.flows != NULL): every packet of the burst
 // (received on in_port, parsed by pl_parse()) is looked up and its actions run; each ends up

@@ -72,8 +72,9 @@ void log_sink_stderr(enum log_level lvl, const char *module, const char *func, c
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	// One fprintf so concurrent lines do not interleave.
-	fprintf(stderr, "%s.%03ld %-6s %s: %s%s%s\n", when, ts.tv_nsec / 1000000, log_level_name(lvl),
-		module, object && *object ? object : "", object && *object ? ": " : "", msg);
+	fprintf(stderr, "%s.%03ld %-6s %s: %s%s%s\n", when, ts.tv_nsec / 1000000,
+		log_level_name(lvl), module, object && *object ? object : "",
+		object && *object ? ": " : "", msg);
 }
 
 void log_write(enum log_level lvl, const char *module, const char *func, const char *object,
@@ -112,7 +113,8 @@ bool log_rl_allow(struct log_rl *rl, unsigned burst, unsigned interval_ms, uint3
 	while (t > 0) {
 		if (atomic_compare_exchange_weak_explicit(&rl->tokens, &t, t - 1,
 			    memory_order_relaxed, memory_order_relaxed)) {
-			*suppressed = atomic_exchange_explicit(&rl->suppressed, 0, memory_order_relaxed);
+			*suppressed =
+				atomic_exchange_explicit(&rl->suppressed, 0, memory_order_relaxed);
 			return true;
 		}
 	}

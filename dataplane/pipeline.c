@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "dataplane/compiler.h"
+#include "dataplane/flow_table.h"
 #include "dataplane/net.h"
 #include "dataplane/pipeline.h"
 #include "dataplane/pkt.h"
@@ -214,10 +215,12 @@ void pl_process(struct pl_ctx *ctx, uint16_t in_port, struct pkt **pkts, uint16_
 
 	pl_parse(pkts, n);
 
-	// Flow table stage (issue 5): when br->flows != NULL, the burst goes through
-	// flow_table_process() here, which runs actions (output, drop, normal ->
-	// pl_l2_forward()) and leaves nothing for the loop below. Until that module exists
-	// every packet takes the normal L2 path.
+	// Flow table stage: it runs the actions (output, drop, normal -> pl_l2_forward()) of
+	// every packet and leaves nothing for the loop below.
+	if (br->flows != NULL) {
+		flow_table_process(ctx, br, in_port, pkts, n);
+		return;
+	}
 	for (unsigned i = 0; i < n && i < PL_PREFETCH_AHEAD; i++)
 		pl_l2_prefetch(ctx, br, in_port, pkts[i]);
 	for (unsigned i = 0; i < n; i++) {

@@ -257,7 +257,8 @@ static void *worker_main(void *arg)
 				busy += tsc - t0;
 				// One queue: the whole iteration (tx flush included) is its cost.
 				if (!per_queue)
-					worker_ctr_add(&w->rxq_cycles[last->port][last->queue], tsc - t0);
+					worker_ctr_add(
+						&w->rxq_cycles[last->port][last->queue], tsc - t0);
 			} else {
 				idle += tsc - t0;
 			}

@@ -104,7 +104,7 @@ static int afp_segment(struct af_packet_rxq *rxq, const uint8_t *mac, uint32_t l
 	hdrs = l4 + l4h;
 	if (l4h < 8 || hdrs >= len || (l3 = afp_l3_off(mac, len, l4, &l3type)) < 0)
 		goto invalid;
-	// The headers come from whoever built the skb (possibly a VM through vhost-net): check them.
+	// The headers come from whoever built the skb (maybe a VM through vhost-net): check them.
 	if (!(l3type == NET_ETH_P_IPV4 && mac[l3] >> 4 == 4 && (mac[l3] & 0xf) >= 5 &&
 		    l3 + (mac[l3] & 0xf) * 4 <= (int)l4) &&
 		!(l3type == NET_ETH_P_IPV6 && mac[l3] >> 4 == 6 && l3 + 40 <= (int)l4))

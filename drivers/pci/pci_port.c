@@ -21,6 +21,7 @@ LOG_MODULE("pci");
 
 static const struct pci_pmd *const pci_pmds[] = {
 	&e1000e_pmd,
+	&virtio_net_pmd,
 };
 
 // Which port holds which device (control thread).

@@ -58,7 +58,7 @@ static bool vring_wanted(const struct vhost_dev *dev, unsigned i)
 	const struct vhost_vring *vr = &dev->vr[i];
 
 	return !dev->broken && dev->mem != NULL && vr->num != 0 && vr->addr_set && vr->started &&
-		vring_enabled(dev, vr);
+	       vring_enabled(dev, vr);
 }
 
 // Takes vring i away from the workers, keeping its position for a later restart.
@@ -127,11 +127,12 @@ static void refresh(struct vhost_dev *dev)
 		bool want = vring_wanted(dev, i);
 
 		if (want && !vr->running) {
-			struct err e = { 0 };
+			struct err e = {0};
 
 			if (vring_start(dev, i, &e) < 0)
-				LOG_RL(ERR, dev->name, "cannot start vring %u (guest %s): %s, ignoring",
-					i, (i & 1) ? "TX" : "RX", e.msg);
+				LOG_RL(ERR, dev->name,
+					"cannot start vring %u (guest %s): %s, ignoring", i,
+					(i & 1) ? "TX" : "RX", e.msg);
 		} else if (!want && vr->running) {
 			vring_stop(dev, i);
 		}
@@ -222,8 +223,8 @@ static void maybe_unbreak(struct vhost_dev *dev)
 	LOG_OBJ(NOTICE, dev->name, "front-end reset the device; queues may run again");
 }
 
-static int handle_set_mem_table(struct vhost_dev *dev, const struct vhost_msg *msg,
-	const int *fds, struct err *err)
+static int handle_set_mem_table(
+	struct vhost_dev *dev, const struct vhost_msg *msg, const int *fds, struct err *err)
 {
 	struct vhost_mem *mem, *old;
 
@@ -240,8 +241,8 @@ static int handle_set_mem_table(struct vhost_dev *dev, const struct vhost_msg *m
 	return 0;
 }
 
-static int handle_vring(struct vhost_dev *dev, const struct vhost_msg *msg, int *fds,
-	uint8_t *out, size_t *out_len, struct err *err)
+static int handle_vring(struct vhost_dev *dev, const struct vhost_msg *msg, int *fds, uint8_t *out,
+	size_t *out_len, struct err *err)
 {
 	unsigned i;
 	struct vhost_vring *vr;
@@ -278,9 +279,11 @@ static int handle_vring(struct vhost_dev *dev, const struct vhost_msg *msg, int 
 		vr->num = msg->state.num;
 		break;
 	case VHOST_REQ_SET_VRING_ADDR:
-		if ((msg->addr.flags & VHOST_VRING_F_LOG) && !(dev->features & VHOST_BIT(VHOST_F_LOG_ALL)))
+		if ((msg->addr.flags & VHOST_VRING_F_LOG) &&
+			!(dev->features & VHOST_BIT(VHOST_F_LOG_ALL)))
 			return err_set(err, -EINVAL, "flags",
-				"SET_VRING_ADDR: vring %u asks for used-ring logging, which was not "
+				"SET_VRING_ADDR: vring %u asks for used-ring logging, which was "
+				"not "
 				"negotiated",
 				i);
 		vring_stop(dev, i);
@@ -334,8 +337,8 @@ static int handle(struct vhost_dev *dev, const struct vhost_msg *msg, int *fds, 
 		v = msg->u64;
 		if (v & ~VHOST_DEV_FEATURES)
 			return err_set(err, -EINVAL, "features",
-				"SET_FEATURES: bits 0x%" PRIx64 " were not offered (offered 0x%" PRIx64
-				")",
+				"SET_FEATURES: bits 0x%" PRIx64
+				" were not offered (offered 0x%" PRIx64 ")",
 				(uint64_t)(v & ~VHOST_DEV_FEATURES), (uint64_t)VHOST_DEV_FEATURES);
 		if (v != dev->features) {
 			// Header size and ring options change under running queues: restart them.
@@ -394,9 +397,9 @@ static int handle(struct vhost_dev *dev, const struct vhost_msg *msg, int *fds, 
 			vhost_proto_req_name(msg->request));
 	default:
 		if (vhost_proto_has_reply(msg->request)) {
-			// Keep the front-end in sync: an empty payload means "failed" for GET_CONFIG
-			// and is a short reply it rejects for the others.
-			uint32_t hdr[3] = { msg->request, VHOST_FLAG_VERSION | VHOST_FLAG_REPLY, 0 };
+			// Keep the front-end in sync: an empty payload means "failed" for
+			// GET_CONFIG and is a short reply it rejects for the others.
+			uint32_t hdr[3] = {msg->request, VHOST_FLAG_VERSION | VHOST_FLAG_REPLY, 0};
 
 			memcpy(out, hdr, sizeof(hdr));
 			*out_len = VHOST_HDR_SIZE;

@@ -63,8 +63,8 @@ static inline void *vhost_mem_gpa(const struct vhost_mem *mem, uint64_t gpa, uin
 // Translates the first part of [gpa, gpa + len) that is contiguous in one region: returns the
 // pointer and sets *seg to min(len, bytes left in that region). NULL if gpa is not mapped.
 // Callers walk buffers that straddle regions by calling again with gpa + *seg.
-static inline void *vhost_mem_gpa_seg(const struct vhost_mem *mem, uint64_t gpa, uint64_t len,
-	uint64_t *seg)
+static inline void *vhost_mem_gpa_seg(
+	const struct vhost_mem *mem, uint64_t gpa, uint64_t len, uint64_t *seg)
 {
 	for (unsigned i = 0; i < mem->n; i++) {
 		const struct vhost_mem_region *r = &mem->r[i];

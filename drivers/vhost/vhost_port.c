@@ -224,7 +224,7 @@ static int send_all(int fd, const uint8_t *buf, size_t len)
 static void maybe_port_reset(struct vhost_port *vp)
 {
 	struct port *port = vp->port;
-	struct err err = { 0 };
+	struct err err = {0};
 
 	if (port->state != PORT_S_BROKEN || vp->dev.broken || !vp->started)
 		return;
@@ -242,7 +242,7 @@ static int process_message(struct vhost_port *vp)
 {
 	uint8_t out[VHOST_REPLY_MAX];
 	size_t out_len = 0;
-	struct err err = { 0 };
+	struct err err = {0};
 	int ret;
 
 	ret = vhost_proto_parse(vp->rx, vp->rx_have, vp->rx_nfds, vp->dev.n_vrings, &vp->msg, &err);
@@ -269,8 +269,8 @@ static int process_message(struct vhost_port *vp)
 	ret = vhost_dev_handle(&vp->dev, &vp->msg, vp->rx_fds, vp->rx_nfds, out, &out_len, &err);
 	vp->rx_nfds = 0; // vhost_dev_handle took them
 	if (ret < 0) {
-		LOG_RL(WARN, vp->port->name, "%s refused: %s", vhost_proto_req_name(vp->msg.request),
-			err.msg);
+		LOG_RL(WARN, vp->port->name, "%s refused: %s",
+			vhost_proto_req_name(vp->msg.request), err.msg);
 		set_error(vp, err.msg);
 	}
 	if (out_len > 0 && send_all(vp->conn_fd, out, out_len) < 0)
@@ -318,11 +318,14 @@ static void conn_readable(int fd, void *arg)
 	} ctl;
 
 	for (unsigned msgs = 0; msgs < VHOST_MSGS_PER_WAKEUP && vp->conn_fd == fd;) {
-		size_t want = vp->rx_have < VHOST_HDR_SIZE ? VHOST_HDR_SIZE - vp->rx_have :
-							      VHOST_HDR_SIZE + vp->rx_size - vp->rx_have;
-		struct iovec iov = { .iov_base = vp->rx + vp->rx_have, .iov_len = want };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			.msg_controllen = sizeof(ctl.buf) };
+		size_t want = vp->rx_have < VHOST_HDR_SIZE
+				      ? VHOST_HDR_SIZE - vp->rx_have
+				      : VHOST_HDR_SIZE + vp->rx_size - vp->rx_have;
+		struct iovec iov = {.iov_base = vp->rx + vp->rx_have, .iov_len = want};
+		struct msghdr mh = {.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = ctl.buf,
+			.msg_controllen = sizeof(ctl.buf)};
 		ssize_t n;
 
 		if (want > 0) {
@@ -341,12 +344,12 @@ static void conn_readable(int fd, void *arg)
 			vp->rx_have += (size_t)n;
 		}
 		if (vp->rx_have == VHOST_HDR_SIZE && vp->rx_size == 0) {
-			struct err err = { 0 };
+			struct err err = {0};
 			uint32_t size;
 
 			if (vhost_proto_hdr_check(vp->rx, &size, &err) < 0) {
-				LOG_RL(WARN, vp->port->name, "invalid message from the front-end: %s",
-					err.msg);
+				LOG_RL(WARN, vp->port->name,
+					"invalid message from the front-end: %s", err.msg);
 				disconnect(vp, err.msg);
 				return;
 			}
@@ -392,7 +395,8 @@ static void listen_readable(int fd, void *arg)
 	if (c < 0)
 		return;
 	if (vp->conn_fd >= 0) {
-		// One front-end per port: a second QEMU on the same socket is a configuration error.
+		// One front-end per port: a second QEMU on the same socket is a configuration
+		// error.
 		LOG_RL(WARN, vp->port->name, "second front-end on %s refused: one is connected",
 			vp->path);
 		close(c);
@@ -404,7 +408,7 @@ static void listen_readable(int fd, void *arg)
 
 static void client_connect(struct vhost_port *vp)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd, ret;
 
 	if (vp->removing || vp->conn_fd >= 0)
@@ -476,8 +480,8 @@ static void hook_kick_set(struct vhost_dev *dev, unsigned i, int fd)
 	vp->env->fd_unwatch(vp->kick_watch[i]);
 	vp->kick_watch[i] = NULL;
 	if (fd >= 0 && (vp->kick_watch[i] = vp->env->fd_watch(fd, kick_readable, vp)) == NULL)
-		LOG_RL(WARN, vp->port->name, "cannot watch the kick fd of vring %u: %s, ignoring", i,
-			strerror(errno));
+		LOG_RL(WARN, vp->port->name, "cannot watch the kick fd of vring %u: %s, ignoring",
+			i, strerror(errno));
 }
 
 static void hook_queues_changed(struct vhost_dev *dev, unsigned n_pairs)
@@ -510,8 +514,8 @@ static int parse_path(struct vhost_port *vp, struct port_args *args, struct err 
 			"(choose a shorter directory)",
 			vp->port->name, len, sizeof(vp->path) - 1);
 	if (path[0] != '/')
-		return err_set(err, -EINVAL, "path",
-			"port %s: socket path '%s' must be absolute", vp->port->name, path);
+		return err_set(err, -EINVAL, "path", "port %s: socket path '%s' must be absolute",
+			vp->port->name, path);
 	memcpy(vp->path, path, len + 1);
 	return 0;
 }
@@ -531,7 +535,8 @@ static int parse_perm(struct vhost_port *vp, struct port_args *args, mode_t *mod
 		v = strtoul(m, &end, 8);
 		if (*m < '0' || *m > '7' || *end != '\0' || errno != 0 || v > 0777)
 			return err_set(err, -EINVAL, "mode",
-				"port %s: option 'mode' must be octal permissions like 0660 (got '%s')",
+				"port %s: option 'mode' must be octal permissions like 0660 (got "
+				"'%s')",
 				vp->port->name, m);
 		*mode = (mode_t)v;
 	}
@@ -561,7 +566,8 @@ static int parse_perm(struct vhost_port *vp, struct port_args *args, mode_t *mod
 			v = strtoul(g, &end, 10);
 			if (*g < '0' || *g > '9' || *end != '\0' || errno != 0 || v >= UINT32_MAX)
 				return err_set(err, -EINVAL, "group",
-					"port %s: option 'group': no group '%s'", vp->port->name, g);
+					"port %s: option 'group': no group '%s'", vp->port->name,
+					g);
 			*group = (gid_t)v;
 		}
 	}
@@ -571,8 +577,8 @@ static int parse_perm(struct vhost_port *vp, struct port_args *args, mode_t *mod
 static int apply_perm(struct vhost_port *vp, struct err *err)
 {
 	if (chmod(vp->path, vp->mode) < 0)
-		return err_set(err, -errno, "mode", "port %s: chmod %s: %s", vp->port->name, vp->path,
-			strerror(errno));
+		return err_set(err, -errno, "mode", "port %s: chmod %s: %s", vp->port->name,
+			vp->path, strerror(errno));
 	if ((vp->owner != (uid_t)-1 || vp->group != (gid_t)-1) &&
 		chown(vp->path, vp->owner, vp->group) < 0)
 		return err_set(err, -errno, "owner", "port %s: chown %s: %s", vp->port->name,
@@ -584,7 +590,7 @@ static int apply_perm(struct vhost_port *vp, struct err *err)
 // live process listens on, or any other kind of file, is an error.
 static int server_listen(struct vhost_port *vp, struct err *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
 	int fd, ret;
 
@@ -647,8 +653,8 @@ static void port_default_mac(struct port *port)
 static int vhost_probe(struct port *port, struct port_args *args, struct err *err)
 {
 	struct vhost_port *vp = port->priv;
-	struct vhost_dev_hooks hooks = { .kick_set = hook_kick_set,
-		.queues_changed = hook_queues_changed, .arg = vp };
+	struct vhost_dev_hooks hooks = {
+		.kick_set = hook_kick_set, .queues_changed = hook_queues_changed, .arg = vp};
 	unsigned pairs = PORT_MAX_QUEUES;
 	int ret;
 
@@ -665,8 +671,7 @@ static int vhost_probe(struct port *port, struct port_args *args, struct err *er
 			"port %s: vhost-user ports need the daemon's control loop", port->name);
 	if ((ret = parse_path(vp, args, err)) < 0)
 		return ret;
-	if (!vp->client &&
-		(ret = parse_perm(vp, args, &vp->mode, &vp->owner, &vp->group, err)) < 0)
+	if (!vp->client && (ret = parse_perm(vp, args, &vp->mode, &vp->owner, &vp->group, err)) < 0)
 		return ret;
 	if ((ret = port_args_get_uint(args, "queues", 1, PORT_MAX_QUEUES, &pairs, err)) < 0)
 		return ret;
@@ -676,7 +681,8 @@ static int vhost_probe(struct port *port, struct port_args *args, struct err *er
 	if (vp->vqs == NULL)
 		return err_set(err, -ENOMEM, "", "port %s: out of memory", port->name);
 	if ((vp->errfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
-		return err_set(err, -errno, "", "port %s: eventfd: %s", port->name, strerror(errno));
+		return err_set(
+			err, -errno, "", "port %s: eventfd: %s", port->name, strerror(errno));
 	for (unsigned i = 0; i < VHOST_DEV_MAX_VRINGS; i++)
 		virtq_init(&vp->vqs[i], port->id, (uint16_t)(i / 2), vp->errfd);
 	vhost_dev_init(&vp->dev, port->name, vp->vqs, pairs, port->pool, &hooks);
@@ -700,6 +706,10 @@ static int vhost_probe(struct port *port, struct port_args *args, struct err *er
 static int vhost_start(struct port *port, struct err *err)
 {
 	struct vhost_port *vp = port->priv;
+
+	if (port->pool == NULL)
+		return err_set(
+			err, -EINVAL, "", "port %s: no packet pool to receive into", port->name);
 
 	for (unsigned q = 0; q < PORT_MAX_QUEUES; q++) {
 		port->rxq[q] = &vp->vqs[2 * q + 1];
@@ -785,7 +795,8 @@ static int vhost_mtu_set(struct port *port, unsigned mtu, struct err *err)
 
 	if (mtu < 68 || mtu + VHOST_MTU_OVERHEAD > room)
 		return err_set(err, -EINVAL, "mtu",
-			"port %s: mtu %u out of range 68..%u (packet buffers hold %u bytes; raise the "
+			"port %s: mtu %u out of range 68..%u (packet buffers hold %u bytes; raise "
+			"the "
 			"daemon's max-mtu for jumbo frames)",
 			port->name, mtu, room - VHOST_MTU_OVERHEAD, room);
 	port->mtu = mtu;
@@ -821,7 +832,7 @@ static bool vhost_link_get(struct port *port)
 	struct vhost_port *vp = port->priv;
 
 	return vp->conn == VHOST_CONN_CONNECTED && !vp->dev.broken &&
-		vhost_dev_n_running(&vp->dev) > 0;
+	       vhost_dev_n_running(&vp->dev) > 0;
 }
 
 static void vhost_status(struct port *port, port_status_emit_fn emit, void *ctx)

@@ -77,11 +77,12 @@ int vhost_proto_hdr_check(const void *hdr, uint32_t *size, struct err *err)
 		return err_set(err, -EPROTO, "flags", "request %u: protocol version %u, expected 1",
 			w[0], w[1] & VHOST_FLAG_VERSION_MASK);
 	if (w[1] & VHOST_FLAG_REPLY)
-		return err_set(err, -EPROTO, "flags", "request %u: reply flag set on a request",
-			w[0]);
+		return err_set(
+			err, -EPROTO, "flags", "request %u: reply flag set on a request", w[0]);
 	if (w[2] > VHOST_PAYLOAD_MAX)
-		return err_set(err, -EPROTO, "size", "request %u (%s): payload of %u bytes, limit %u",
-			w[0], vhost_proto_req_name(w[0]), w[2], VHOST_PAYLOAD_MAX);
+		return err_set(err, -EPROTO, "size",
+			"request %u (%s): payload of %u bytes, limit %u", w[0],
+			vhost_proto_req_name(w[0]), w[2], VHOST_PAYLOAD_MAX);
 	*size = w[2];
 	return 0;
 }
@@ -151,20 +152,22 @@ static int parse_mem(struct vhost_msg *msg, unsigned n_fds, struct err *err)
 	if (msg->size < 8 + n * sizeof(struct vhost_mem_desc) ||
 		msg->size > sizeof(struct vhost_memory))
 		return err_set(err, -EINVAL, "size",
-			"SET_MEM_TABLE: payload of %u bytes does not hold %u regions", msg->size, n);
+			"SET_MEM_TABLE: payload of %u bytes does not hold %u regions", msg->size,
+			n);
 	if (n_fds != n)
-		return err_set(err, -EINVAL, "fds", "SET_MEM_TABLE: %u regions but %u fds", n,
-			n_fds);
+		return err_set(
+			err, -EINVAL, "fds", "SET_MEM_TABLE: %u regions but %u fds", n, n_fds);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct vhost_mem_desc *r = &m->regions[i];
 
 		if (r->size == 0)
-			return err_set(err, -EINVAL, "regions", "SET_MEM_TABLE: region %u is empty",
-				i);
+			return err_set(
+				err, -EINVAL, "regions", "SET_MEM_TABLE: region %u is empty", i);
 		if (r->gpa > UINT64_MAX - r->size || r->uva > UINT64_MAX - r->size ||
 			r->mmap_offset > UINT64_MAX - r->size)
 			return err_set(err, -EINVAL, "regions",
-				"SET_MEM_TABLE: region %u (gpa 0x%llx size 0x%llx uva 0x%llx offset "
+				"SET_MEM_TABLE: region %u (gpa 0x%llx size 0x%llx uva 0x%llx "
+				"offset "
 				"0x%llx) overflows 64 bits",
 				i, (unsigned long long)r->gpa, (unsigned long long)r->size,
 				(unsigned long long)r->uva, (unsigned long long)r->mmap_offset);
@@ -180,8 +183,8 @@ static int parse_mem(struct vhost_msg *msg, unsigned n_fds, struct err *err)
 	return 0;
 }
 
-static int check_index(const struct vhost_msg *msg, uint32_t index, unsigned max_vrings,
-	struct err *err)
+static int check_index(
+	const struct vhost_msg *msg, uint32_t index, unsigned max_vrings, struct err *err)
 {
 	if (index >= max_vrings)
 		return err_set(err, -EINVAL, "index", "%s: vring index %u, device has %u",
@@ -189,8 +192,7 @@ static int check_index(const struct vhost_msg *msg, uint32_t index, unsigned max
 	return 0;
 }
 
-static int check_fds(const struct vhost_msg *msg, unsigned n_fds, unsigned want,
-	struct err *err)
+static int check_fds(const struct vhost_msg *msg, unsigned n_fds, unsigned want, struct err *err)
 {
 	if (n_fds != want)
 		return err_set(err, -EINVAL, "fds", "%s: %u fds attached, expected %u",
@@ -252,8 +254,8 @@ int vhost_proto_parse(const void *buf, size_t len, unsigned n_fds, unsigned max_
 				"SET_VRING_BASE: base %u does not fit a split ring index",
 				msg->state.num);
 		if (msg->request == VHOST_REQ_SET_VRING_ENABLE && msg->state.num > 1)
-			return err_set(err, -EINVAL, "num", "SET_VRING_ENABLE: value %u, expected 0/1",
-				msg->state.num);
+			return err_set(err, -EINVAL, "num",
+				"SET_VRING_ENABLE: value %u, expected 0/1", msg->state.num);
 		return 0;
 	case PL_ADDR:
 		if ((ret = check_size(msg, sizeof(struct vhost_vring_addr), err)) < 0 ||
@@ -266,10 +268,12 @@ int vhost_proto_parse(const void *buf, size_t len, unsigned n_fds, unsigned max_
 		// Alignments required by the virtio spec for split rings.
 		if ((msg->addr.desc & 15) || (msg->addr.avail & 1) || (msg->addr.used & 3))
 			return err_set(err, -EINVAL, "addr",
-				"SET_VRING_ADDR: vring %u misaligned (desc 0x%llx avail 0x%llx used "
+				"SET_VRING_ADDR: vring %u misaligned (desc 0x%llx avail 0x%llx "
+				"used "
 				"0x%llx)",
 				msg->addr.index, (unsigned long long)msg->addr.desc,
-				(unsigned long long)msg->addr.avail, (unsigned long long)msg->addr.used);
+				(unsigned long long)msg->addr.avail,
+				(unsigned long long)msg->addr.used);
 		return 0;
 	case PL_MEM:
 		return parse_mem(msg, n_fds, err);
@@ -290,17 +294,17 @@ int vhost_proto_parse(const void *buf, size_t len, unsigned n_fds, unsigned max_
 
 size_t vhost_proto_reply_u64(uint8_t out[VHOST_REPLY_MAX], uint32_t request, uint64_t v)
 {
-	uint32_t hdr[3] = { request, VHOST_FLAG_VERSION | VHOST_FLAG_REPLY, 8 };
+	uint32_t hdr[3] = {request, VHOST_FLAG_VERSION | VHOST_FLAG_REPLY, 8};
 
 	memcpy(out, hdr, sizeof(hdr));
 	memcpy(out + VHOST_HDR_SIZE, &v, 8);
 	return VHOST_HDR_SIZE + 8;
 }
 
-size_t vhost_proto_reply_state(uint8_t out[VHOST_REPLY_MAX], uint32_t request, uint32_t index,
-	uint32_t num)
+size_t vhost_proto_reply_state(
+	uint8_t out[VHOST_REPLY_MAX], uint32_t request, uint32_t index, uint32_t num)
 {
-	uint32_t w[5] = { request, VHOST_FLAG_VERSION | VHOST_FLAG_REPLY, 8, index, num };
+	uint32_t w[5] = {request, VHOST_FLAG_VERSION | VHOST_FLAG_REPLY, 8, index, num};
 
 	memcpy(out, w, sizeof(w));
 	return VHOST_HDR_SIZE + 8;

@@ -169,7 +169,7 @@ bool vhost_proto_has_reply(uint32_t request);
 // Writes the wire bytes of a reply to `request` carrying a u64 / a vring state into out.
 // Returns the number of bytes to send.
 size_t vhost_proto_reply_u64(uint8_t out[VHOST_REPLY_MAX], uint32_t request, uint64_t v);
-size_t vhost_proto_reply_state(uint8_t out[VHOST_REPLY_MAX], uint32_t request, uint32_t index,
-	uint32_t num);
+size_t vhost_proto_reply_state(
+	uint8_t out[VHOST_REPLY_MAX], uint32_t request, uint32_t index, uint32_t num);
 
 #endif

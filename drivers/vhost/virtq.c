@@ -34,8 +34,8 @@ const char *virtq_error_name(enum virtq_error e)
 // Single-writer counter update: a plain add, atomic only so that readers never tear.
 static inline void ctr_add(_Atomic uint64_t *c, uint64_t v)
 {
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-		memory_order_relaxed);
+	atomic_store_explicit(
+		c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
 }
 
 void virtq_stats_read(const struct virtq *vq, struct virtq_stats_snap *out)
@@ -64,7 +64,7 @@ void virtq_init(struct virtq *vq, uint16_t port_id, uint16_t qid, int errfd)
 
 void virtq_quiesce(struct virtq *vq)
 {
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = 20000 };
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = 20000};
 
 	atomic_store_explicit(&vq->ready, 0, memory_order_seq_cst);
 	// A burst is bounded (32 packets), so this waits microseconds unless the worker thread is
@@ -88,8 +88,7 @@ void virtq_clear_error(struct virtq *vq)
 	atomic_store_explicit(&vq->error, VIRTQ_ERR_NONE, memory_order_relaxed);
 }
 
-int virtq_start(struct virtq *vq, const struct virtq_config *cfg, bool *base_fixed,
-	struct err *err)
+int virtq_start(struct virtq *vq, const struct virtq_config *cfg, bool *base_fixed, struct err *err)
 {
 	uint64_t size = cfg->size;
 	uint64_t desc_len = 16 * size;
@@ -128,10 +127,10 @@ int virtq_start(struct virtq *vq, const struct virtq_config *cfg, bool *base_fix
 	vq->mrg_rxbuf = cfg->features & VHOST_BIT(VIRTIO_NET_F_MRG_RXBUF);
 	vq->event_idx = cfg->features & VHOST_BIT(VIRTIO_RING_F_EVENT_IDX);
 	vq->indirect = cfg->features & VHOST_BIT(VIRTIO_RING_F_INDIRECT_DESC);
-	vq->hdr_len = (cfg->features & (VHOST_BIT(VIRTIO_F_VERSION_1) |
-					       VHOST_BIT(VIRTIO_NET_F_MRG_RXBUF))) ?
-		12 :
-		10;
+	vq->hdr_len = (cfg->features &
+			      (VHOST_BIT(VIRTIO_F_VERSION_1) | VHOST_BIT(VIRTIO_NET_F_MRG_RXBUF)))
+			      ? 12
+			      : 10;
 	vq->callfd = cfg->callfd;
 	vq->last_avail_idx = cfg->base;
 	vq->last_used_idx = cfg->base;
@@ -247,11 +246,12 @@ int virtq_walk_next(struct virtq_walk *w, struct virtq_seg *seg)
 			if (unlikely(flags & VIRTQ_DESC_F_NEXT))
 				return -VIRTQ_ERR_INDIRECT_NEXT;
 			if (unlikely(len == 0 || (len % sizeof(struct virtq_desc)) != 0 ||
-				    len / sizeof(struct virtq_desc) > VIRTQ_INDIRECT_MAX))
+				     len / sizeof(struct virtq_desc) > VIRTQ_INDIRECT_MAX))
 				return -VIRTQ_ERR_INDIRECT_LEN;
-			// The table itself must be contiguous in one region.
-			if (unlikely((addr & 15) != 0 ||
-				    (t = vhost_mem_gpa(w->mem, addr, len)) == NULL))
+			// The table itself must be contiguous in one region, and aligned where we
+			// map it (a region's mmap offset need not be).
+			if (unlikely((t = vhost_mem_gpa(w->mem, addr, len)) == NULL ||
+				     ((uintptr_t)t & 15) != 0))
 				return -VIRTQ_ERR_ADDR;
 			w->table = t;
 			w->table_len = len / sizeof(struct virtq_desc);
@@ -291,7 +291,8 @@ static inline void vq_notify(struct virtq *vq)
 		uint16_t old = vq->signalled_used;
 		uint16_t new = vq->last_used_idx;
 
-		need = !vq->signalled_used_valid || (uint16_t)(new - event - 1) < (uint16_t)(new - old);
+		need = !vq->signalled_used_valid ||
+		       (uint16_t)(new - event - 1) < (uint16_t)(new - old);
 		vq->signalled_used = new;
 		vq->signalled_used_valid = true;
 	} else {
@@ -336,6 +337,32 @@ static inline int avail_count(struct virtq *vq, uint16_t *avail_idx)
 	return n;
 }
 
+// memcpy for the short copies of the fast path (headers, small frames): two overlapping
+// constant-size moves instead of a libc call; never touches bytes outside [0, n).
+static __always_inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n)
+{
+	if (n <= 16) {
+		if (n >= 8) {
+			__builtin_memcpy(d, s, 8);
+			__builtin_memcpy(d + n - 8, s + n - 8, 8);
+		} else if (n >= 4) {
+			__builtin_memcpy(d, s, 4);
+			__builtin_memcpy(d + n - 4, s + n - 4, 4);
+		} else {
+			for (size_t i = 0; i < n; i++)
+				d[i] = s[i];
+		}
+	} else if (n <= 32) {
+		__builtin_memcpy(d, s, 16);
+		__builtin_memcpy(d + n - 16, s + n - 16, 16);
+	} else if (n <= 64) {
+		__builtin_memcpy(d, s, 32);
+		__builtin_memcpy(d + n - 32, s + n - 32, 32);
+	} else {
+		memcpy(d, s, n);
+	}
+}
+
 // Copies one guest TX chain into p, stripping the virtio-net header. Returns 0, 1 when the
 // frame is dropped but the chain was valid (oversize / short header), or -VIRTQ_ERR_*.
 static inline int dequeue_one(struct virtq *vq, uint16_t head, struct pkt *p, bool *oversize)
@@ -348,6 +375,22 @@ static inline int dequeue_one(struct virtq *vq, uint16_t head, struct pkt *p, bo
 	uint64_t len = 0;
 	int r;
 
+	// Fast path: header and frame in one plain descriptor inside one region (what virtio-user
+	// and Linux send with VERSION_1). Anything else takes the general walker below.
+	if (likely(head < vq->size)) {
+		const struct virtq_desc *d = &vq->desc[head];
+		uint64_t addr = d->addr;
+		uint32_t dlen = d->len;
+		uint16_t flags = d->flags;
+		const uint8_t *src;
+
+		if (likely(flags == 0 && dlen >= skip && dlen - skip <= room &&
+			    (src = vhost_mem_gpa(vq->mem, addr, dlen)) != NULL)) {
+			copy_bytes(dst, src + skip, dlen - skip);
+			p->len = dlen - skip;
+			return 0;
+		}
+	}
 	if (unlikely((r = virtq_walk_init(&w, vq, head, false)) < 0))
 		return r;
 	while ((r = virtq_walk_next(&w, &s)) > 0) {
@@ -365,7 +408,7 @@ static inline int dequeue_one(struct virtq *vq, uint16_t head, struct pkt *p, bo
 			continue;
 		// Keep walking an oversize chain: it is validated and returned to the guest.
 		if (likely(len + l <= room))
-			memcpy(dst + len, src, l);
+			copy_bytes(dst + len, src, l);
 		len += l;
 	}
 	if (unlikely(r < 0))
@@ -473,8 +516,8 @@ struct rx_reserve {
 // Collects buffers from avail entries [*cursor, avail_idx) until they hold `need` bytes (one
 // chain only without mergeable buffers). Returns 1 (reserved, *cursor advanced), 0 (not
 // enough room: nothing consumed) or -VIRTQ_ERR_*.
-static inline int rx_reserve(struct virtq *vq, uint16_t *cursor, uint16_t avail_idx,
-	uint32_t need, struct rx_reserve *rv)
+static inline int rx_reserve(struct virtq *vq, uint16_t *cursor, uint16_t avail_idx, uint32_t need,
+	struct rx_reserve *rv)
 {
 	uint16_t cur = *cursor;
 	uint64_t cap = 0;
@@ -489,6 +532,30 @@ static inline int rx_reserve(struct virtq *vq, uint16_t *cursor, uint16_t avail_
 		if (cur == avail_idx || rv->nheads == VIRTQ_SEGS_MAX || rv->nsegs == VIRTQ_SEGS_MAX)
 			return 0;
 		head = vq->avail->ring[cur & vq->mask];
+		// Fast path: one plain device-writable descriptor inside one region (mergeable
+		// buffers as Linux and virtio-user post them).
+		if (likely(head < vq->size)) {
+			const struct virtq_desc *d = &vq->desc[head];
+			uint64_t addr = d->addr;
+			uint32_t dlen = d->len;
+			uint16_t flags = d->flags;
+			uint8_t *b;
+
+			if (likely(flags == VIRTQ_DESC_F_WRITE && dlen > 0 &&
+				    (b = vhost_mem_gpa(vq->mem, addr, dlen)) != NULL)) {
+				rv->segs[rv->nsegs].p = b;
+				rv->segs[rv->nsegs].len = dlen;
+				rv->nsegs++;
+				cap += dlen;
+				rv->heads[rv->nheads] = head;
+				rv->head_segs[rv->nheads] = 1;
+				rv->nheads++;
+				cur++;
+				if (!vq->mrg_rxbuf)
+					break;
+				continue;
+			}
+		}
 		if (unlikely((r = virtq_walk_init(&w, vq, head, true)) < 0))
 			return r;
 		while (cap < need && rv->nsegs < VIRTQ_SEGS_MAX &&
@@ -513,10 +580,10 @@ static inline int rx_reserve(struct virtq *vq, uint16_t *cursor, uint16_t avail_
 }
 
 // Writes header + frame into the reserved segments and the used entries of their heads.
-static inline void rx_copy(struct virtq *vq, const struct rx_reserve *rv, const struct pkt *p,
-	uint16_t slot)
+static inline void rx_copy(
+	struct virtq *vq, const struct rx_reserve *rv, const struct pkt *p, uint16_t slot)
 {
-	struct virtio_net_hdr hdr = { .num_buffers = rv->nheads };
+	struct virtio_net_hdr hdr = {.num_buffers = rv->nheads};
 	const uint8_t *src = (const uint8_t *)&hdr;
 	uint32_t src_left = vq->hdr_len;
 	const uint8_t *data = pkt_data(p);
@@ -541,7 +608,7 @@ static inline void rx_copy(struct virtq *vq, const struct rx_reserve *rv, const 
 					data_left = 0;
 				}
 				c = MIN(room, src_left);
-				memcpy(dst, src, c);
+				copy_bytes(dst, src, c);
 				dst += c;
 				room -= c;
 				src += c;

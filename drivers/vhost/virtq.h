@@ -165,8 +165,8 @@ void virtq_init(struct virtq *vq, uint16_t port_id, uint16_t qid, int errfd);
 // publishes the queue to workers. The queue must be quiesced. Returns 0, or -EINVAL with err
 // filled (nothing published). *base_fixed is set when the ring's used idx disagreed with
 // cfg->base and was adopted (the previous back-end left buffers in flight).
-int virtq_start(struct virtq *vq, const struct virtq_config *cfg, bool *base_fixed,
-	struct err *err);
+int virtq_start(
+	struct virtq *vq, const struct virtq_config *cfg, bool *base_fixed, struct err *err);
 
 // Stops the queue and waits until no worker is inside a burst on it (bounded by one burst).
 // Control thread. Idempotent.

@@ -7,6 +7,7 @@
 // source, look up the destination, one output); p2 is a null sink. One worker on --core.
 // Mpps = frames p2 transmitted per second; cycles/packet = the worker's busy TSC cycles per
 // packet received (the worker is saturated, so this is its cost per packet).
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -51,8 +52,46 @@ static void bench_run_for(double s)
 	}
 }
 
-// CPU time of one CPU from /proc/stat: total and stolen jiffies.
-static int bench_cpu_stat(int cpu, unsigned long long *total, unsigned long long *steal)
+// Jiffies of one CPU from /proc/stat, and of our worker thread ("pmd0"), to tell how much of
+// the worker's CPU other processes (or the hypervisor) took during the window.
+struct bench_cpu {
+	unsigned long long total, idle, steal, pmd;
+};
+
+static unsigned long long bench_pmd_jiffies(void)
+{
+	unsigned long long ut = 0, st = 0;
+	char path[300], comm[32], line[1024];
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/task");
+	FILE *f;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		comm[0] = '\0';
+		if (fgets(comm, sizeof(comm), f) == NULL)
+			comm[0] = '\0';
+		fclose(f);
+		if (strncmp(comm, "pmd0", 4) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		// Fields after the ")" of comm: state is field 3, utime 14, stime 15.
+		if (fgets(line, sizeof(line), f) != NULL && strrchr(line, ')') != NULL)
+			sscanf(strrchr(line, ')') + 2,
+				"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st);
+		fclose(f);
+	}
+	closedir(d);
+	return ut + st;
+}
+
+static int bench_cpu_stat(int cpu, struct bench_cpu *c)
 {
 	unsigned long long v[10] = {0};
 	char want[16], line[512];
@@ -65,16 +104,18 @@ static int bench_cpu_stat(int cpu, unsigned long long *total, unsigned long long
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, want, strlen(want)) != 0)
 			continue;
-		sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-			&v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
-		*total = 0;
+		sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+			&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
+		c->total = 0;
 		for (int i = 0; i < 8; i++)
-			*total += v[i];
-		*steal = v[7];
+			c->total += v[i];
+		c->idle = v[3] + v[4];
+		c->steal = v[7];
 		ret = 0;
 		break;
 	}
 	fclose(f);
+	c->pmd = bench_pmd_jiffies();
 	return ret;
 }
 
@@ -109,9 +150,10 @@ static int bench_setup(const struct bench_opts *o, struct err *err)
 
 static void bench_usage(FILE *f)
 {
-	fprintf(f, "usage: bench_dp [--scenario null-l2] [--seconds N] [--warmup N] [--core CPU]\n"
-		   "                [--control-core CPU] [--size BYTES] [--flows N] [--pkts N]\n"
-		   "                [--json FILE]\n");
+	fprintf(f,
+		"usage: bench_dp [--scenario null-l2] [--seconds N] [--warmup N] [--core CPU]\n"
+		"                [--control-core CPU] [--size BYTES] [--flows N] [--pkts N]\n"
+		"                [--json FILE]\n");
 }
 
 static int bench_parse(int argc, char **argv, struct bench_opts *o)
@@ -192,7 +234,8 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 int main(int argc, char **argv)
 {
 	struct dp_config cfg = {.n_workers = 1, .pkt_cache = 256};
-	unsigned long long tot0 = 0, st0 = 0, tot1 = 0, st1 = 0;
+	struct bench_cpu c0 = {0}, c1 = {0};
+	double foreign_pct = 0, oncpu = 1;
 	struct dp_port_stats a, b;
 	struct dp_pmd_stats pmd;
 	struct mem_stats ms;
@@ -227,14 +270,14 @@ int main(int argc, char **argv)
 	if (dp_port_stats_get("p2", &a, &err) < 0)
 		goto err_stats;
 	if (o.core >= 0)
-		bench_cpu_stat(o.core, &tot0, &st0);
+		bench_cpu_stat(o.core, &c0);
 	t0 = bench_now();
 	bench_run_for(o.seconds);
 	if (dp_port_stats_get("p2", &b, &err) < 0)
 		goto err_stats;
 	t1 = bench_now();
 	if (o.core >= 0)
-		bench_cpu_stat(o.core, &tot1, &st1);
+		bench_cpu_stat(o.core, &c1);
 	dp_pmd_stats_get(&pmd, 1);
 	mem_stats_get(&ms);
 
@@ -242,15 +285,26 @@ int main(int argc, char **argv)
 	mpps = (double)tx / (t1 - t0) / 1e6;
 	cpp = pmd.packets ? (double)pmd.busy_cycles / (double)pmd.packets : 0;
 	tcpp = pmd.packets ? (double)(pmd.busy_cycles + pmd.idle_cycles) / (double)pmd.packets : 0;
-	steal_pct = tot1 > tot0 ? 100.0 * (double)(st1 - st0) / (double)(tot1 - tot0) : 0;
+	steal_pct = 0;
+	if (c1.total > c0.total) {
+		double dt = (double)(c1.total - c0.total);
+		double busy = dt - (double)(c1.idle - c0.idle) - (double)(c1.steal - c0.steal);
+
+		steal_pct = 100.0 * (double)(c1.steal - c0.steal) / dt;
+		// Busy time on the worker's CPU that was not the worker.
+		foreign_pct = MAX(0.0, 100.0 * (busy - (double)(c1.pmd - c0.pmd)) / dt);
+		// Share of the window the worker actually ran: TSC cycles include preemption.
+		oncpu = MIN(1.0, (double)(c1.pmd - c0.pmd) / dt);
+	}
 	printf("%s: %.2f Mpps, %.1f cycles/packet (busy), %.1f cycles/packet (all), "
-	       "avg rx batch %.1f, worker busy %.0f%%, TSC %.2f GHz, steal %.1f%%, %s\n",
+	       "avg rx batch %.1f, worker busy %.0f%%, TSC %.2f GHz, steal %.1f%%, "
+	       "other load on the CPU %.1f%%, %.1f cycles/packet on CPU, %s\n",
 		o.scenario, mpps, cpp, tcpp,
 		pmd.rx_batches ? (double)pmd.packets / (double)pmd.rx_batches : 0,
-		pmd.busy_cycles + pmd.idle_cycles ?
-			100.0 * (double)pmd.busy_cycles / (double)(pmd.busy_cycles + pmd.idle_cycles) :
-			0,
-		(double)worker_tsc_hz() / 1e9, steal_pct,
+		pmd.busy_cycles + pmd.idle_cycles ? 100.0 * (double)pmd.busy_cycles /
+				(double)(pmd.busy_cycles + pmd.idle_cycles)
+						  : 0,
+		(double)worker_tsc_hz() / 1e9, steal_pct, foreign_pct, cpp * oncpu,
 		ms.hugepages ? "hugepages" : "normal pages");
 	if (o.json != NULL) {
 		if ((f = fopen(o.json, "w")) == NULL) {
@@ -262,12 +316,16 @@ int main(int argc, char **argv)
 				"\"window_s\": %.3f, \"packets\": %llu, \"tx_drops\": %llu, "
 				"\"avg_rx_batch\": %.2f, \"tsc_hz\": %llu, \"worker_core\": %d, "
 				"\"frame_size\": %u, \"flows\": %u, \"hugepages\": %s, "
-				"\"steal_pct\": %.2f, \"time\": %lld}\n",
+				"\"steal_pct\": %.2f, \"foreign_pct\": %.2f, \"contended\": %s, "
+				"\"cycles_per_packet_oncpu\": %.1f, "
+				"\"time\": %lld}\n",
 				o.scenario, mpps, cpp, tcpp, t1 - t0, (unsigned long long)tx,
 				(unsigned long long)pmd.tx_drops,
 				pmd.rx_batches ? (double)pmd.packets / (double)pmd.rx_batches : 0,
 				(unsigned long long)worker_tsc_hz(), o.core, o.size, o.flows,
-				ms.hugepages ? "true" : "false", steal_pct, (long long)time(NULL));
+				ms.hugepages ? "true" : "false", steal_pct, foreign_pct,
+				steal_pct >= 5 || foreign_pct >= 15 ? "true" : "false", cpp * oncpu,
+				(long long)time(NULL));
 			fclose(f);
 		}
 	}

@@ -83,13 +83,13 @@ esac
 ovsdb-tool create "$R/conf.db" /usr/share/openvswitch/vswitch.ovsschema
 ovsdb-server "$R/conf.db" --remote="punix:$R/db.sock" --unixctl="$R/ovsdb-server.ctl" \
 	--pidfile="$R/ovsdb-server.pid" --log-file="$R/ovsdb-server.log" -vconsole:off --detach \
-	--no-chdir
+	--no-chdir 2>/dev/null
 $V --no-wait init
 $V --no-wait set Open_vSwitch . other_config:dpdk-init=true other_config:dpdk-socket-mem=512 \
 	other_config:pmd-cpu-mask="$(printf '0x%x' $((1 << core)))" \
 	other_config:dpdk-hugepage-dir=/dev/hugepages other_config:dpdk-extra="$extra"
 "$vswitchd" "unix:$R/db.sock" --unixctl="$R/ovs-vswitchd.ctl" --pidfile="$R/ovs-vswitchd.pid" \
-	--log-file="$R/ovs-vswitchd.log" -vconsole:off --detach --no-chdir
+	--log-file="$R/ovs-vswitchd.log" -vconsole:off --detach --no-chdir 2>/dev/null
 $V add-br br0 -- set bridge br0 datapath_type=netdev
 # Flows before ports, so that no NORMAL megaflow from the default rule survives.
 ovs-ofctl del-flows br0
@@ -118,18 +118,43 @@ p2_tx() {
 		cur == "p2" && /TX packets:/ { sub("packets:", "", $2); print $2; exit }'
 }
 
+# Jiffies of the PMD's CPU (total idle steal) and of the PMD thread, to tell how much of the CPU
+# other processes or the hypervisor took during the window.
+cpu_stat() {
+	local t
+	awk -v c="cpu$core" '$1 == c { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $5 + $6, $9 }' /proc/stat
+	for t in /proc/"$pid"/task/*; do
+		case "$(cat "$t/comm")" in
+		pmd*) sed 's/.*) //' "$t/stat" | awk '{ print $12 + $13 }' ;;
+		esac
+	done | awk '{ s += $1 } END { print s + 0 }'
+}
+
 sleep "$warmup"
 $A dpif-netdev/pmd-stats-clear >/dev/null
+read -r -d '' c0 < <(cpu_stat) || true
 t0=$(date +%s.%N)
 tx0=$(p2_tx)
 sleep "$seconds"
 tx1=$(p2_tx)
 t1=$(date +%s.%N)
+read -r -d '' c1 < <(cpu_stat) || true
+read -r steal_pct foreign_pct oncpu < <(echo $c0 $c1 | awk '{
+	dt = $5 - $1; busy = dt - ($6 - $2) - ($7 - $3)
+	if (dt <= 0) { print 0, 0, 1; exit }
+	f = 100 * (busy - ($8 - $4)) / dt; if (f < 0) f = 0
+	o = ($8 - $4) / dt; if (o > 1) o = 1
+	printf "%.2f %.2f %.4f\n", 100 * ($7 - $3) / dt, f, o }')
 stats=$($A dpif-netdev/pmd-stats-show)
 cpp=$(printf '%s\n' "$stats" | awk '/avg processing cycles per packet/ { gsub(/[()]/, ""); print $6; exit }')
 mpps=$(awk -v a="$tx0" -v b="$tx1" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.3f", (b - a) / (t1 - t0) / 1e6 }')
-echo "ovs-dpdk $variant: $mpps Mpps, ${cpp:-?} cycles/packet" >&2
+cpp_oncpu=$(awk -v c="${cpp:-0}" -v o="$oncpu" 'BEGIN { printf "%.1f", c * o }')
+echo "ovs-dpdk $variant: $mpps Mpps, ${cpp:-?} cycles/packet, steal $steal_pct%," \
+	"other load on the CPU $foreign_pct%, $cpp_oncpu cycles/packet on CPU" >&2
 jq -n --arg v "$variant" --argjson m "$mpps" --arg c "${cpp:-0}" --argjson s "$seconds" \
-	--argjson core "$core" --arg stats "$stats" \
+	--argjson core "$core" --arg stats "$stats" --argjson st "$steal_pct" \
+	--argjson fo "$foreign_pct" --argjson oc "$cpp_oncpu" \
 	'{switch: "ovs-dpdk", scenario: $v, mpps: $m, cycles_per_packet: ($c | tonumber),
-	  window_s: $s, pmd_core: $core, time: now | floor, pmd_stats: $stats}' >"$out"
+	  cycles_per_packet_oncpu: $oc, window_s: $s, pmd_core: $core, steal_pct: $st,
+	  foreign_pct: $fo,
+	  contended: ($st >= 5 or $fo >= 15), time: now | floor, pmd_stats: $stats}' >"$out"

@@ -117,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 
-		struct err err = { 0 };
+		struct err err = {0};
 		unsigned n_fds = c & 0x0f;
 		int fds[16];
 		uint32_t psize;
@@ -143,8 +143,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint32_t req;
 
 			memcpy(&req, data, 4);
-			fds[i] = req == VHOST_REQ_SET_MEM_TABLE ? dup(memfd) :
-								    eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+			fds[i] = req == VHOST_REQ_SET_MEM_TABLE
+					 ? dup(memfd)
+					 : eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 			if (fds[i] < 0)
 				abort();
 		}

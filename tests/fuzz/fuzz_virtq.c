@@ -42,8 +42,10 @@ static void init_once(void)
 	log_set_sink(log_discard);
 	for (int i = 0; i < 2; i++) {
 		reg[i] = malloc(REG_SIZE);
-		r[i] = (struct vhost_mem_region){ .gpa = (uint64_t)i * REG_SIZE, .size = REG_SIZE,
-			.uva = UVA_BASE + (uint64_t)i * REG_SIZE, .hva = reg[i] };
+		r[i] = (struct vhost_mem_region){.gpa = (uint64_t)i * REG_SIZE,
+			.size = REG_SIZE,
+			.uva = UVA_BASE + (uint64_t)i * REG_SIZE,
+			.hva = reg[i]};
 	}
 	mem = vhost_mem_create(r, 2);
 	pool = pkt_pool_create("fuzz_virtq", 128, PKT_DATA_ROOM_DEFAULT, 0, -1);
@@ -59,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct virtq vq;
 	struct virtq_config cfg;
 	struct pkt *pkts[PKT_BURST];
-	struct err err = { 0 };
+	struct err err = {0};
 	uint16_t qsize, lens[4], n;
 	uint8_t flags, avail_n;
 	uint64_t v;
@@ -73,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	flags = data[0];
 	avail_n = data[2];
-	cfg = (struct virtq_config){ .mem = mem, .pool = pool, .callfd = callfd };
+	cfg = (struct virtq_config){.mem = mem, .pool = pool, .callfd = callfd};
 	cfg.features = 0;
 	if (flags & 1)
 		cfg.features |= VHOST_BIT(VIRTIO_F_VERSION_1);
@@ -98,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > REG_SIZE)
 		memcpy(reg[1], data + REG_SIZE, MIN(size - REG_SIZE, (size_t)REG_SIZE));
 	// The avail idx comes from the header byte so short inputs still carry work.
-	memcpy(reg[0] + 16u * qsize + 2, &(uint16_t){ avail_n }, 2);
+	memcpy(reg[0] + 16u * qsize + 2, &(uint16_t){avail_n}, 2);
 	cfg.base = 0;
 
 	virtq_init(&vq, 0, 0, errfd);

@@ -93,6 +93,20 @@ ports=$(vsctl -j rpc port.list | jq -r '[.[].name] | sort | join(",")')
 check_eq "failed reload changed nothing" "n2,p1" "$ports"
 cp "$T_DIR/good.yaml" "$VS_CONF"
 
+# --- a port whose interface is missing at start stays pending; del-port forgets it ---
+cat >>"$VS_CONF" <<'EOF2'
+      - {name: late, type: af_packet, options: {iface: nosuchif0}}
+EOF2
+out=$(vsctl -j reload)
+check_match "reload reports the port that could not be added" "late" "$out"
+check "daemon alive with a pending port" vsctl version
+sed -i '/name: late/d' "$VS_CONF"
+vsctl add-port br0 late2 type=af_packet iface=nosuchif1 >/dev/null 2>&1
+check_fails "run-time add of a missing interface is refused (not pending)" sh -c "$VSCTL --socket $VS_SOCK -j rpc port.list | jq -e '.[] | select(.name==\"late2\")'"
+check "del-port forgets a pending port" vsctl del-port late
+vsctl reload >/dev/null
+check_fails "forgotten port does not come back on reload" sh -c "grep -q late $VS_STATE/state.json"
+
 # --- corrupt state file: set aside, start continues ---
 vs_stop TERM
 echo '{"version": 1, "bridges": [' >"$VS_STATE/state.json"

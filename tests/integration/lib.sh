@@ -19,6 +19,10 @@ VS_SOCK="$T_DIR/vswitchd.sock"
 VS_LOG="$T_DIR/vswitchd.log"
 VS_CONF="$T_DIR/vswitchd.yaml"
 VS_STATE="$T_DIR/state"
+# Sanitized builds (-DVSWITCH_ASAN=ON) write their reports to files, one per process, so that a
+# report from any vswitchd or vsctl run (even one expected to fail) fails the test in vs_done.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T_DIR/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T_DIR/sanitizer:print_stacktrace=1"
 
 t_log() { echo "[$T_NAME] $*"; }
 
@@ -71,7 +75,8 @@ check_match() {
 		fail "$1: '$3' does not match /$2/"; fi
 }
 
-# Writes a test config; extra YAML (bridges: ...) from stdin if given. Worker on the last CPU.
+# Writes a test config; extra YAML (bridges: ...) from stdin if given. Worker on the last CPU,
+# busy polling unless VS_IDLE_SLEEP (µs) is set.
 vs_config() {
 	local cpus worker
 	cpus=$(nproc)
@@ -83,7 +88,8 @@ daemon:
   state-dir: $VS_STATE
   log-level: ${VS_LOG_LEVEL:-info}
 cpu:
-  worker-cores: [$worker]
+  worker-cores: [$worker]${VS_IDLE_SLEEP:+
+  idle-sleep-us: $VS_IDLE_SLEEP}
 memory:
   packet-buffers: ${VS_PKTS:-8192}
   max-mtu: ${VS_MAX_MTU:-1500}
@@ -178,7 +184,19 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 
+# Fails the test for every sanitizer report written so far (see ASAN_OPTIONS above).
+sanitizer_check() {
+	local f
+	for f in "$T_DIR"/sanitizer.*; do
+		[ -e "$f" ] || continue
+		fail "sanitizer report $(basename "$f")"
+		sed 's/^/    /' "$f" | head -n 40
+		mv "$f" "$f.seen"
+	done
+}
+
 vs_done() {
+	sanitizer_check
 	echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ] && [ "$T_PASS" -gt 0 ]
 	exit $?

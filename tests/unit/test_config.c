@@ -396,7 +396,7 @@ START_TEST(test_errors_keys)
 		"hugepage-budget, require-hugepages, packet-buffers, max-mtu, buffer-cache",
 		"memory.hugepages");
 	expect_error("bridges:\n  - name: br0\n    port: []\n",
-		"t.yaml:3:5: bridges[0].port: unknown key, expected one of: name, options, ports",
+		"t.yaml:3:5: bridges[0].port: unknown key, expected one of: name, options, ports, flows",
 		"bridges[0].port");
 	expect_error("bridges:\n  - name: br0\n    ports:\n      - {name: p1, typ: x}\n",
 		"t.yaml:4:20: bridges[0].ports[0].typ: unknown key, expected one of: name, type, "
@@ -494,8 +494,8 @@ START_TEST(test_errors_bridges)
 		"t.yaml:2:3: bridges: expected a list of bridges (- name: br0 ...), got a mapping",
 		"bridges");
 	expect_error("bridges:\n  - br0\n",
-		"t.yaml:2:5: bridges[0]: expected a bridge (a mapping with name, options and ports), "
-		"got \"br0\"", "bridges[0]");
+		"t.yaml:2:5: bridges[0]: expected a bridge (a mapping with name, options, ports and "
+		"flows), got \"br0\"", "bridges[0]");
 	expect_error("bridges:\n  - options: {}\n",
 		"t.yaml:2:5: bridges[0].name: missing required key \"name\" in this bridge",
 		"bridges[0].name");

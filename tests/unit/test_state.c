@@ -57,8 +57,8 @@ static const char *show(const struct config_bridge *b, unsigned n)
 			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s:%s{", p ? "," : "",
 				port->name, port->type);
 			for (unsigned k = 0; k < port->n_opts; k++)
-				o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s=%s", k ? "," : "",
-					port->opts[k].key, port->opts[k].value);
+				o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s=%s",
+					k ? "," : "", port->opts[k].key, port->opts[k].value);
 			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "}");
 		}
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "]");
@@ -134,7 +134,8 @@ static unsigned dir_count(const char *dir, const char *prefix, char *first, size
 		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
 			continue;
 		if (n++ == 0 && first != NULL)
-			ck_assert_int_lt(snprintf(first, size, "%s/%s", dir, de->d_name), (int)size);
+			ck_assert_int_lt(
+				snprintf(first, size, "%s/%s", dir, de->d_name), (int)size);
 	}
 	closedir(d);
 	return n;
@@ -181,13 +182,14 @@ END_TEST
 
 START_TEST(test_merge_file_edits)
 {
-	const char *state = "bridges:\n"
-			    "  - name: br0\n"
-			    "    options: {mac-aging: 300}\n"
-			    "    ports:\n"
-			    "      - {name: p1, type: tap, options: {tag: 20}}\n" // edited at run time
-			    "      - {name: p2, type: tap}\n"
-			    "      - {name: vm1, type: vhost-user}\n"; // added at run time
+	const char *state =
+		"bridges:\n"
+		"  - name: br0\n"
+		"    options: {mac-aging: 300}\n"
+		"    ports:\n"
+		"      - {name: p1, type: tap, options: {tag: 20}}\n" // edited at run time
+		"      - {name: p2, type: tap}\n"
+		"      - {name: vm1, type: vhost-user}\n"; // added at run time
 	// Added in the file: p3. Changed in the file: p1 (tag 10 -> 11) wins over the run-time tag.
 	// Removed from the file: p2.
 	const char *new_file = "bridges:\n"
@@ -214,9 +216,10 @@ END_TEST
 
 START_TEST(test_merge_bridges)
 {
-	const char *two = "bridges:\n"
-			  "  - {name: br0, ports: [{name: p1, type: tap}]}\n"
-			  "  - {name: br1, options: {mac-aging: 10}, ports: [{name: p2, type: tap}]}\n";
+	const char *two =
+		"bridges:\n"
+		"  - {name: br0, ports: [{name: p1, type: tap}]}\n"
+		"  - {name: br1, options: {mac-aging: 10}, ports: [{name: p2, type: tap}]}\n";
 
 	// A bridge removed from the file goes, with the ports added to it at run time.
 	expect_merge("bridges:\n"
@@ -228,10 +231,10 @@ START_TEST(test_merge_bridges)
 	// Bridge options edited in the file win; edited at run time with the file unchanged stay.
 	expect_merge("bridges: [{name: br0, options: {mac-aging: 5}}, {name: br1, options: "
 		     "{mac-aging: 7}}]",
-		"bridges: [{name: br0, options: {mac-aging: 300}}, {name: br1, options: {mac-aging: "
-		"300}}]",
-		"bridges: [{name: br0, options: {mac-aging: 100}}, {name: br1, options: {mac-aging: "
-		"300}}]",
+		"bridges: [{name: br0, options: {mac-aging: 300}}, {name: br1, options: "
+		"{mac-aging: 300}}]",
+		"bridges: [{name: br0, options: {mac-aging: 100}}, {name: br1, options: "
+		"{mac-aging: 300}}]",
 		"br0{mac-aging=100}[] br1{mac-aging=7}[]");
 	// A bridge deleted at run time stays deleted while its file entry is unchanged...
 	expect_merge("bridges: [{name: br0, ports: [{name: p1, type: tap}]}]", two, two,
@@ -272,7 +275,8 @@ START_TEST(test_merge_conflicts)
 	// kept.
 	expect_merge("bridges: [{name: br5, options: {mac-aging: 1}, ports: [{name: r1, type: "
 		     "tap}]}]",
-		"", "bridges: [{name: br5, options: {mac-aging: 2}}]", "br5{mac-aging=2}[r1:tap{}]");
+		"", "bridges: [{name: br5, options: {mac-aging: 2}}]",
+		"br5{mac-aging=2}[r1:tap{}]");
 }
 END_TEST
 
@@ -365,15 +369,17 @@ START_TEST(test_file_invalid)
 	expect_bad_file("{\"version\": 1, \"bridges\": [{\"name\": \"a\"}, {\"name\": \"a\"}], "
 			"\"file_bridges\": []}",
 		"bridges[1]: duplicate bridge name \"a\"");
-	expect_bad_file("{\"version\": 1, \"bridges\": [], \"file_bridges\": [{\"name\": \"a\", "
-			"\"ports\": [{\"name\": \"p\", \"type\": \"t\"}]}, {\"name\": \"b\", \"ports\": "
-			"[{\"name\": \"p\", \"type\": \"t\"}]}]}",
+	expect_bad_file(
+		"{\"version\": 1, \"bridges\": [], \"file_bridges\": [{\"name\": \"a\", "
+		"\"ports\": [{\"name\": \"p\", \"type\": \"t\"}]}, {\"name\": \"b\", \"ports\": "
+		"[{\"name\": \"p\", \"type\": \"t\"}]}]}",
 		"file_bridges[1].ports[0]: duplicate port name \"p\"");
 	expect_bad_file("{\"version\": 1, \"bridges\": [{\"name\": \"a\", \"ports\": [{\"name\": "
 			"\"p\"}]}], \"file_bridges\": []}",
 		"bridges[0].ports[0]: expected an object with name, type and options only");
-	expect_bad_file("{\"version\": 1, \"bridges\": [{\"name\": \"a\", \"options\": {\"k\": 1}}], "
-			"\"file_bridges\": []}",
+	expect_bad_file(
+		"{\"version\": 1, \"bridges\": [{\"name\": \"a\", \"options\": {\"k\": 1}}], "
+		"\"file_bridges\": []}",
 		"bridges[0]: option \"k\": expected a non-empty string value");
 	expect_bad_file("{\"version\": 1, \"version\": 1, \"bridges\": [], \"file_bridges\": []}",
 		"line 1, column 24: invalid JSON: duplicate object key near '\"version\"'");
@@ -555,8 +561,8 @@ static void dp_text_port(const struct dp_port_conf *p, void *arg)
 	t->o += (size_t)snprintf(t->buf + t->o, sizeof(t->buf) - t->o, "%s%s/%s:%s{",
 		t->o ? " " : "", p->bridge, p->name, p->type);
 	for (unsigned k = 0; k < p->n_opts; k++)
-		t->o += (size_t)snprintf(t->buf + t->o, sizeof(t->buf) - t->o, "%s%s=%s", k ? "," : "",
-			p->opts[k].key, p->opts[k].value);
+		t->o += (size_t)snprintf(t->buf + t->o, sizeof(t->buf) - t->o, "%s%s=%s",
+			k ? "," : "", p->opts[k].key, p->opts[k].value);
 	t->o += (size_t)snprintf(t->buf + t->o, sizeof(t->buf) - t->o, "}");
 }
 
@@ -567,8 +573,8 @@ static void dp_text_bridge(const struct dp_bridge_conf *b, void *arg)
 	t->o += (size_t)snprintf(t->buf + t->o, sizeof(t->buf) - t->o, "%s[%s{", t->o ? " " : "",
 		b->name);
 	for (unsigned k = 0; k < b->n_opts; k++)
-		t->o += (size_t)snprintf(t->buf + t->o, sizeof(t->buf) - t->o, "%s%s=%s", k ? "," : "",
-			b->opts[k].key, b->opts[k].value);
+		t->o += (size_t)snprintf(t->buf + t->o, sizeof(t->buf) - t->o, "%s%s=%s",
+			k ? "," : "", b->opts[k].key, b->opts[k].value);
 	t->o += (size_t)snprintf(t->buf + t->o, sizeof(t->buf) - t->o, "}]");
 }
 
@@ -653,7 +659,8 @@ START_TEST(test_apply_dp)
 	ck_assert_uint_eq(n, 0);
 	state_changes_free(ch, n);
 	ck_assert_str_eq(dp_text(),
-		"[br0{}] br0/p1:null{rx=false} br0/p2:null{rx=false,tag=10} br0/rt1:null{rx=false}");
+		"[br0{}] br0/p1:null{rx=false} br0/p2:null{rx=false,tag=10} "
+		"br0/rt1:null{rx=false}");
 
 	// File edits: p1 removed, p2's datapath option changed in place, p3 added, p4 cannot be
 	// created (bad option) and stays pending.

@@ -56,7 +56,7 @@ static unsigned fds_before;
 
 static void setup(void)
 {
-	struct vhost_dev_hooks hooks = { .kick_set = on_kick, .queues_changed = on_queues };
+	struct vhost_dev_hooks hooks = {.kick_set = on_kick, .queues_changed = on_queues};
 
 	fds_before = count_fds();
 	pool = pkt_pool_create("vdev", 256, PKT_DATA_ROOM_DEFAULT, 0, -1);
@@ -81,11 +81,11 @@ static void teardown(void)
 }
 
 // Sends one message through the parser and the device; fds are dup'ed (the device owns them).
-static int sendm(uint32_t req, uint32_t flags, const void *payload, uint32_t size,
-	const int *fds, unsigned n_fds)
+static int sendm(uint32_t req, uint32_t flags, const void *payload, uint32_t size, const int *fds,
+	unsigned n_fds)
 {
 	uint8_t wire[VHOST_MSG_MAX];
-	uint32_t h[3] = { req, VHOST_FLAG_VERSION | flags, size };
+	uint32_t h[3] = {req, VHOST_FLAG_VERSION | flags, size};
 	struct vhost_msg msg;
 	int owned[VHOST_FDS_MAX];
 	int ret;
@@ -95,7 +95,8 @@ static int sendm(uint32_t req, uint32_t flags, const void *payload, uint32_t siz
 	err_clear(&err);
 	for (unsigned i = 0; i < n_fds; i++)
 		owned[i] = dup(fds[i]);
-	ret = vhost_proto_parse(wire, VHOST_HDR_SIZE + size, n_fds, VHOST_DEV_MAX_VRINGS, &msg, &err);
+	ret = vhost_proto_parse(
+		wire, VHOST_HDR_SIZE + size, n_fds, VHOST_DEV_MAX_VRINGS, &msg, &err);
 	ck_assert_msg(ret == 0, "parse: %s", err.msg);
 	return vhost_dev_handle(&dev, &msg, owned, n_fds, reply, &reply_len, &err);
 }
@@ -111,7 +112,7 @@ static uint64_t reply_u64(void)
 
 static void send_state(uint32_t req, uint32_t index, uint32_t num)
 {
-	struct vhost_vring_state st = { index, num };
+	struct vhost_vring_state st = {index, num};
 
 	ck_assert_int_eq(sendm(req, 0, &st, sizeof(st), NULL, 0), 0);
 }
@@ -129,7 +130,7 @@ static void send_mem(void)
 // SET_VRING_NUM/BASE/ADDR/KICK/CALL for vring i on guest queue gqs[i].
 static void setup_vring(unsigned i, uint16_t size, bool with_kick)
 {
-	struct vhost_vring_addr a = { .index = i };
+	struct vhost_vring_addr a = {.index = i};
 	int kfd = eventfd(0, EFD_CLOEXEC);
 	uint64_t v = i;
 
@@ -204,8 +205,8 @@ START_TEST(test_bringup_and_traffic)
 	ck_assert_uint_eq(vhost_dev_n_running(&dev), 4);
 
 	// Stop (what QEMU does on guest reset): base returned, ring off, kick fd released.
-	ck_assert_int_eq(sendm(VHOST_REQ_GET_VRING_BASE, 0, &(struct vhost_vring_state){ 1, 0 }, 8,
-				 NULL, 0),
+	ck_assert_int_eq(
+		sendm(VHOST_REQ_GET_VRING_BASE, 0, &(struct vhost_vring_state){1, 0}, 8, NULL, 0),
 		0);
 	ck_assert_uint_eq(reply_len, 20);
 	ck_assert_uint_eq(((uint32_t *)reply)[3], 1);
@@ -237,13 +238,13 @@ END_TEST
 START_TEST(test_refusals)
 {
 	uint64_t v = VHOST_BIT(VHOST_F_LOG_ALL);
-	struct vhost_vring_addr a = { .index = 0, .flags = VHOST_VRING_F_LOG };
-	uint8_t cfg[16] = { 0 };
+	struct vhost_vring_addr a = {.index = 0, .flags = VHOST_VRING_F_LOG};
+	uint8_t cfg[16] = {0};
 
 	negotiate(FEATS);
 	// Features we did not offer: refused, and with REPLY_ACK asked, answered 1.
-	ck_assert_int_eq(sendm(VHOST_REQ_SET_FEATURES, VHOST_FLAG_NEED_REPLY, &v, 8, NULL, 0),
-		-EINVAL);
+	ck_assert_int_eq(
+		sendm(VHOST_REQ_SET_FEATURES, VHOST_FLAG_NEED_REPLY, &v, 8, NULL, 0), -EINVAL);
 	ck_assert_uint_eq(reply_u64(), 1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "not offered"));
 	v = VHOST_BIT(VHOST_PROTOCOL_F_LOG_SHMFD);
@@ -263,8 +264,8 @@ START_TEST(test_refusals)
 	ck_assert_int_eq(sendm(VHOST_REQ_SET_OWNER, VHOST_FLAG_NEED_REPLY, NULL, 0, NULL, 0), 0);
 	ck_assert_uint_eq(reply_u64(), 0);
 	// A vring index beyond what this device offers (the parser allowed it).
-	ck_assert_int_eq(sendm(VHOST_REQ_SET_VRING_NUM, 0, &(struct vhost_vring_state){ 9, 64 }, 8,
-				 NULL, 0),
+	ck_assert_int_eq(
+		sendm(VHOST_REQ_SET_VRING_NUM, 0, &(struct vhost_vring_state){9, 64}, 8, NULL, 0),
 		-EINVAL);
 }
 END_TEST
@@ -272,7 +273,7 @@ END_TEST
 // Ring addresses outside guest memory never reach the workers.
 START_TEST(test_bad_ring_address)
 {
-	struct vhost_vring_addr a = { .index = 1, .desc = 0x1000, .avail = 0x2000, .used = 0x3000 };
+	struct vhost_vring_addr a = {.index = 1, .desc = 0x1000, .avail = 0x2000, .used = 0x3000};
 
 	negotiate(FEATS);
 	setup_vring(1, 64, true);
@@ -312,7 +313,8 @@ START_TEST(test_mem_table_swap)
 
 		t.regions[0].mmap_offset = 4096;
 		old = dev.mem;
-		ck_assert_int_eq(sendm(VHOST_REQ_SET_MEM_TABLE, 0, &t, 8 + 2 * 32, g.fd, 2), -EINVAL);
+		ck_assert_int_eq(
+			sendm(VHOST_REQ_SET_MEM_TABLE, 0, &t, 8 + 2 * 32, g.fd, 2), -EINVAL);
 		ck_assert_ptr_eq(dev.mem, old);
 		ck_assert(virtq_is_ready(&vqs[1]));
 	}
@@ -348,7 +350,7 @@ START_TEST(test_broken_and_reset)
 	// The guest resets: QEMU stops every ring, then sets them up again.
 	for (unsigned i = 0; i < 2; i++)
 		ck_assert_int_eq(sendm(VHOST_REQ_GET_VRING_BASE, 0,
-					 &(struct vhost_vring_state){ i, 0 }, 8, NULL, 0),
+					 &(struct vhost_vring_state){i, 0}, 8, NULL, 0),
 			0);
 	ck_assert(!dev.broken);
 	for (unsigned i = 0; i < 2; i++) {

@@ -60,7 +60,7 @@ static void *env_fd_watch(int fd, void (*cb)(int fd, void *arg), void *arg)
 {
 	for (int i = 0; i < MAX_WATCH; i++) {
 		if (!watches[i].used) {
-			watches[i] = (struct watch){ fd, cb, arg, true };
+			watches[i] = (struct watch){fd, cb, arg, true};
 			return &watches[i];
 		}
 	}
@@ -80,7 +80,7 @@ static void *env_timer_add(unsigned ms, void (*cb)(void *arg), void *arg)
 		timer_ms_log[n_timer_ms++] = ms;
 	for (int i = 0; i < 8; i++) {
 		if (!timers[i].used) {
-			timers[i] = (struct timer){ now_ms() + ms, cb, arg, true };
+			timers[i] = (struct timer){now_ms() + ms, cb, arg, true};
 			return &timers[i];
 		}
 	}
@@ -94,7 +94,7 @@ static void env_timer_del(void *h)
 		((struct timer *)h)->used = false;
 }
 
-static const struct port_env env = { env_fd_watch, env_fd_unwatch, env_timer_add, env_timer_del };
+static const struct port_env env = {env_fd_watch, env_fd_unwatch, env_timer_add, env_timer_del};
 
 // Runs the "control loop" for about ms milliseconds.
 static void env_run(unsigned ms)
@@ -108,7 +108,7 @@ static void env_run(unsigned ms)
 
 		for (int i = 0; i < MAX_WATCH; i++) {
 			if (watches[i].used) {
-				pfd[n] = (struct pollfd){ .fd = watches[i].fd, .events = POLLIN };
+				pfd[n] = (struct pollfd){.fd = watches[i].fd, .events = POLLIN};
 				w[n++] = &watches[i];
 			}
 		}
@@ -176,7 +176,7 @@ static void teardown(void)
 
 static struct port *mk(const char *type, const struct port_kv *kv, unsigned n, struct err *err)
 {
-	struct port tmpl = { .id = 5, .pool = pool, .queues_changed = on_queues_changed };
+	struct port tmpl = {.id = 5, .pool = pool, .queues_changed = on_queues_changed};
 
 	return port_create("vp0", type, kv, n, &tmpl, err);
 }
@@ -185,7 +185,7 @@ static struct port *mk(const char *type, const struct port_kv *kv, unsigned n, s
 
 static int fe_connect(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
@@ -200,8 +200,8 @@ static void fe_send_raw(int fd, const void *buf, size_t len, const int *fds, uns
 		char b[CMSG_SPACE(sizeof(int) * 16)];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	if (n_fds > 0) {
 		struct cmsghdr *c;
@@ -219,7 +219,7 @@ static void fe_send_raw(int fd, const void *buf, size_t len, const int *fds, uns
 
 static size_t wire(uint8_t *out, uint32_t req, uint32_t flags, const void *p, uint32_t size)
 {
-	uint32_t h[3] = { req, VHOST_FLAG_VERSION | flags, size };
+	uint32_t h[3] = {req, VHOST_FLAG_VERSION | flags, size};
 
 	memcpy(out, h, 12);
 	if (size)
@@ -227,8 +227,8 @@ static size_t wire(uint8_t *out, uint32_t req, uint32_t flags, const void *p, ui
 	return 12 + size;
 }
 
-static void fe_send(int fd, uint32_t req, const void *p, uint32_t size, const int *fds,
-	unsigned n_fds)
+static void fe_send(
+	int fd, uint32_t req, const void *p, uint32_t size, const int *fds, unsigned n_fds)
 {
 	uint8_t b[VHOST_MSG_MAX];
 
@@ -242,7 +242,7 @@ static uint64_t fe_reply(int fd, uint32_t req)
 	uint8_t b[20];
 	uint32_t h[3];
 	uint64_t v;
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 
 	for (int i = 0; i < 100 && poll(&p, 1, 0) == 0; i++)
 		env_run(10);
@@ -258,8 +258,8 @@ static struct gq gqs[2];
 
 static void fe_setup_vring(int fd, unsigned i)
 {
-	struct vhost_vring_state st = { i, 64 };
-	struct vhost_vring_addr a = { .index = i };
+	struct vhost_vring_state st = {i, 64};
+	struct vhost_vring_addr a = {.index = i};
 	int kfd = eventfd(0, EFD_CLOEXEC), cfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	uint64_t v = i;
 
@@ -282,7 +282,7 @@ static void fe_setup_vring(int fd, unsigned i)
 static void fe_session(int fd)
 {
 	uint64_t f = VHOST_BIT(VIRTIO_F_VERSION_1) | VHOST_BIT(VIRTIO_NET_F_MRG_RXBUF) |
-		VHOST_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+		     VHOST_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
 	uint64_t pf = VHOST_BIT(VHOST_PROTOCOL_F_MQ) | VHOST_BIT(VHOST_PROTOCOL_F_REPLY_ACK);
 	uint8_t b[VHOST_MSG_MAX];
 	size_t len;
@@ -331,12 +331,12 @@ START_TEST(test_options)
 {
 	char longp[200];
 	struct port_kv kv[3];
-	struct err err = { 0 };
+	struct err err = {0};
 
 	memset(longp, 'x', sizeof(longp));
 	memcpy(longp, "/tmp/", 5);
 	longp[150] = '\0';
-	kv[0] = (struct port_kv){ "path", longp };
+	kv[0] = (struct port_kv){"path", longp};
 	ck_assert_ptr_null(mk("vhost-user", kv, 1, &err));
 	ck_assert_ptr_nonnull(strstr(err.msg, "at most 107"));
 	ck_assert_str_eq(err.field, "path");
@@ -344,29 +344,29 @@ START_TEST(test_options)
 	ck_assert_ptr_null(mk("vhost-user", NULL, 0, &err));
 	ck_assert_ptr_nonnull(strstr(err.msg, "required"));
 	err_clear(&err);
-	kv[0] = (struct port_kv){ "path", "relative.sock" };
+	kv[0] = (struct port_kv){"path", "relative.sock"};
 	ck_assert_ptr_null(mk("vhost-user", kv, 1, &err));
 	ck_assert_ptr_nonnull(strstr(err.msg, "absolute"));
 	err_clear(&err);
-	kv[0] = (struct port_kv){ "path", sock_path };
-	kv[1] = (struct port_kv){ "mode", "0988" };
+	kv[0] = (struct port_kv){"path", sock_path};
+	kv[1] = (struct port_kv){"mode", "0988"};
 	ck_assert_ptr_null(mk("vhost-user", kv, 2, &err));
 	ck_assert_str_eq(err.field, "mode");
 	err_clear(&err);
-	kv[1] = (struct port_kv){ "owner", "no-such-user-here" };
+	kv[1] = (struct port_kv){"owner", "no-such-user-here"};
 	ck_assert_ptr_null(mk("vhost-user", kv, 2, &err));
 	ck_assert_str_eq(err.field, "owner");
 	err_clear(&err);
-	kv[1] = (struct port_kv){ "queues", "17" };
+	kv[1] = (struct port_kv){"queues", "17"};
 	ck_assert_ptr_null(mk("vhost-user", kv, 2, &err));
 	err_clear(&err);
-	kv[1] = (struct port_kv){ "mode", "0600" };
+	kv[1] = (struct port_kv){"mode", "0600"};
 	ck_assert_ptr_null(mk("vhost-user-client", kv, 2, &err));
 	ck_assert_ptr_nonnull(strstr(err.msg, "unknown option 'mode'"));
 	err_clear(&err);
 	// A regular file where the socket should go is not replaced.
 	close(creat(sock_path, 0600));
-	kv[1] = (struct port_kv){ "queues", "2" };
+	kv[1] = (struct port_kv){"queues", "2"};
 	ck_assert_ptr_null(mk("vhost-user", kv, 2, &err));
 	ck_assert_ptr_nonnull(strstr(err.msg, "not a socket"));
 	unlink(sock_path);
@@ -380,8 +380,8 @@ END_TEST
 
 START_TEST(test_server_session)
 {
-	struct port_kv kv[] = { { "path", sock_path }, { "mode", "0640" }, { "queues", "2" } };
-	struct err err = { 0 };
+	struct port_kv kv[] = {{"path", sock_path}, {"mode", "0640"}, {"queues", "2"}};
+	struct err err = {0};
 	struct pkt *pkts[8];
 	struct stat st;
 	struct port_stats ps;
@@ -456,10 +456,10 @@ END_TEST
 
 START_TEST(test_framing_error)
 {
-	struct port_kv kv[] = { { "path", sock_path } };
-	struct err err = { 0 };
+	struct port_kv kv[] = {{"path", sock_path}};
+	struct err err = {0};
 	struct port *p = mk("vhost-user", kv, 1, &err);
-	uint32_t bad[3] = { VHOST_REQ_SET_OWNER, 2, 0 }; // protocol version 2
+	uint32_t bad[3] = {VHOST_REQ_SET_OWNER, 2, 0}; // protocol version 2
 	char c;
 	int fd;
 
@@ -501,7 +501,7 @@ START_TEST(test_framing_error)
 	fd = fe_connect();
 	env_run(20);
 	{
-		struct vhost_vring_state st = { 99, 64 };
+		struct vhost_vring_state st = {99, 64};
 
 		fe_send(fd, VHOST_REQ_SET_VRING_NUM, &st, 8, NULL, 0);
 		ck_assert_str_eq(status(p, "state"), "connected");
@@ -516,8 +516,8 @@ END_TEST
 
 START_TEST(test_broken_guest)
 {
-	struct port_kv kv[] = { { "path", sock_path } };
-	struct err err = { 0 };
+	struct port_kv kv[] = {{"path", sock_path}};
+	struct err err = {0};
 	struct port *p = mk("vhost-user", kv, 1, &err);
 	struct pkt *pkts[8];
 	uint64_t gpa;
@@ -537,7 +537,7 @@ START_TEST(test_broken_guest)
 	ck_assert(!p->ops->link_get(p));
 	// The guest resets: the front-end stops every ring and sets them up again.
 	for (unsigned i = 0; i < 2; i++) {
-		struct vhost_vring_state st = { i, 0 };
+		struct vhost_vring_state st = {i, 0};
 
 		fe_send(fd, VHOST_REQ_GET_VRING_BASE, &st, 8, NULL, 0);
 		(void)fe_reply(fd, VHOST_REQ_GET_VRING_BASE);
@@ -556,9 +556,9 @@ END_TEST
 
 START_TEST(test_client_reconnect)
 {
-	struct port_kv kv[] = { { "path", sock_path } };
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct err err = { 0 };
+	struct port_kv kv[] = {{"path", sock_path}};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct err err = {0};
 	struct port *p = mk("vhost-user-client", kv, 1, &err);
 	int l, fd;
 
@@ -604,8 +604,8 @@ END_TEST
 
 START_TEST(test_mtu)
 {
-	struct port_kv kv[] = { { "path", sock_path } };
-	struct err err = { 0 };
+	struct port_kv kv[] = {{"path", sock_path}};
+	struct err err = {0};
 	struct port *p = mk("vhost-user", kv, 1, &err);
 
 	ck_assert_int_eq(p->ops->mtu_set(p, 2026, &err), 0);

@@ -17,7 +17,7 @@ static struct err err;
 // Builds a message: header + payload of `size` bytes copied from `payload`.
 static size_t mk(uint32_t req, uint32_t flags, const void *payload, uint32_t size)
 {
-	uint32_t h[3] = { req, flags, size };
+	uint32_t h[3] = {req, flags, size};
 
 	memcpy(buf, h, sizeof(h));
 	if (size)
@@ -63,8 +63,8 @@ END_TEST
 START_TEST(test_sizes_and_fds)
 {
 	uint64_t v = 0;
-	struct vhost_vring_state st = { 0, 256 };
-	uint8_t big[16] = { 0 };
+	struct vhost_vring_state st = {0, 256};
+	uint8_t big[16] = {0};
 
 	ck_assert_int_eq(parse(mk(VHOST_REQ_GET_FEATURES, 1, NULL, 0), 0), 0);
 	ck_assert_int_eq(parse(mk(VHOST_REQ_GET_FEATURES, 1, NULL, 0), 1), -EINVAL); // stray fd
@@ -88,7 +88,7 @@ END_TEST
 
 START_TEST(test_vring_state)
 {
-	struct vhost_vring_state st = { MAXV - 1, 1024 };
+	struct vhost_vring_state st = {MAXV - 1, 1024};
 
 	ck_assert_int_eq(parse(mk(VHOST_REQ_SET_VRING_NUM, 1, &st, 8), 0), 0);
 	ck_assert_uint_eq(msg.state.index, MAXV - 1);
@@ -120,7 +120,7 @@ END_TEST
 
 START_TEST(test_vring_addr)
 {
-	struct vhost_vring_addr a = { .index = 3, .desc = 0x1000, .avail = 0x2000, .used = 0x3000 };
+	struct vhost_vring_addr a = {.index = 3, .desc = 0x1000, .avail = 0x2000, .used = 0x3000};
 
 	ck_assert_int_eq(parse(mk(VHOST_REQ_SET_VRING_ADDR, 1, &a, sizeof(a)), 0), 0);
 	ck_assert_uint_eq(msg.addr.index, 3);
@@ -151,7 +151,8 @@ START_TEST(test_vring_fd)
 	ck_assert_int_eq(parse(mk(VHOST_REQ_SET_VRING_KICK, 1, &v, 8), 0), -EINVAL); // fd missing
 	v = 5 | VHOST_VRING_NOFD;
 	ck_assert_int_eq(parse(mk(VHOST_REQ_SET_VRING_CALL, 1, &v, 8), 0), 0);
-	ck_assert_int_eq(parse(mk(VHOST_REQ_SET_VRING_CALL, 1, &v, 8), 1), -EINVAL); // unexpected fd
+	ck_assert_int_eq(
+		parse(mk(VHOST_REQ_SET_VRING_CALL, 1, &v, 8), 1), -EINVAL); // unexpected fd
 	v = 5 | 0x200; // reserved bit
 	ck_assert_int_eq(parse(mk(VHOST_REQ_SET_VRING_ERR, 1, &v, 8), 1), -EINVAL);
 	v = MAXV; // index out of range

@@ -52,7 +52,7 @@ static void teardown(void)
 static void start(uint16_t size, uint64_t features, struct mempool *mp)
 {
 	struct virtq_config cfg;
-	struct err err = { 0 };
+	struct err err = {0};
 	bool fixed;
 
 	gq_init(&q, &g, size);
@@ -196,7 +196,7 @@ START_TEST(test_dequeue_indirect)
 	start(64, FEAT_ALL, pool);
 	memset(guest_ptr(&g, hdr), 0, 12);
 	fill_frame(guest_ptr(&g, data), 200, 3);
-	tab[0] = (struct virtq_desc){ 0 };
+	tab[0] = (struct virtq_desc){0};
 	tab[2].addr = hdr;
 	tab[2].len = 12;
 	tab[2].flags = VIRTQ_DESC_F_NEXT;
@@ -387,8 +387,8 @@ END_TEST
 START_TEST(test_bad_indirect_next)
 {
 	start(16, FEAT_ALL, pool);
-	gq_set_desc(&q, 0, guest_alloc(&g, 32, 16), 32, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT,
-		1);
+	gq_set_desc(
+		&q, 0, guest_alloc(&g, 32, 16), 32, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1);
 	gq_push(&q, 0);
 	expect_broken(VIRTQ_ERR_INDIRECT_NEXT);
 }
@@ -454,6 +454,38 @@ START_TEST(test_bad_indirect_next_range)
 	gq_set_desc(&q, 0, t, 32, VIRTQ_DESC_F_INDIRECT, 0);
 	gq_push(&q, 0);
 	expect_broken(VIRTQ_ERR_NEXT);
+}
+END_TEST
+
+// A region mapped at an offset that is not 16-aligned (the front-end's mmap_offset) cannot hold
+// an indirect table we would read misaligned.
+START_TEST(test_bad_indirect_misaligned_map)
+{
+	struct vhost_mem_region r[2] = {
+		{.gpa = GUEST_GPA0,
+			.size = GUEST_REGION_SIZE,
+			.uva = GUEST_GPA0 + GUEST_UVA_OFF,
+			.hva = g.base[0]},
+		{.gpa = GUEST_GPA0 + GUEST_REGION_SIZE,
+			.size = GUEST_REGION_SIZE - 64,
+			.uva = GUEST_GPA0 + GUEST_REGION_SIZE + GUEST_UVA_OFF,
+			.hva = g.base[1] + 8},
+	};
+	struct vhost_mem *m = vhost_mem_create(r, 2);
+	struct virtq_config cfg;
+	struct err err = {0};
+	bool fixed;
+
+	ck_assert_ptr_nonnull(m);
+	gq_init(&q, &g, 16);
+	cfg = gq_config(&q, FEAT_ALL, pool);
+	cfg.mem = m;
+	ck_assert_int_eq(virtq_start(&vq, &cfg, &fixed, &err), 0);
+	gq_set_desc(&q, 0, GUEST_GPA0 + GUEST_REGION_SIZE + 64, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	gq_push(&q, 0);
+	expect_broken(VIRTQ_ERR_ADDR);
+	virtq_quiesce(&vq);
+	vhost_mem_destroy(m);
 }
 END_TEST
 
@@ -600,7 +632,7 @@ START_TEST(test_enqueue_plain_chain)
 	gq_init(&q, &g, 64);
 	{
 		struct virtq_config cfg = gq_config(&q, FEAT_V1, pool);
-		struct err err = { 0 };
+		struct err err = {0};
 		bool fixed;
 
 		ck_assert_int_eq(virtq_start(&vq, &cfg, &fixed, &err), 0);
@@ -648,6 +680,23 @@ START_TEST(test_enqueue_bad_direction)
 }
 END_TEST
 
+START_TEST(test_enqueue_bad_addr)
+{
+	struct pkt *p = mkpkt(pool, 64, 1);
+
+	start(64, FEAT_ALL, pool);
+	// 40 valid bytes, then outside guest memory: the frame (76 bytes with its header) reaches
+	// the invalid part. (A buffer whose invalid tail is never needed is used as far as valid.)
+	gq_set_desc(&q, 0, GUEST_GPA0 + 2 * GUEST_REGION_SIZE - 40, 2048, VIRTQ_DESC_F_WRITE, 0);
+	gq_push(&q, 0);
+	ck_assert_uint_eq(virtq_enqueue_burst(&vq, &p, 1), 0);
+	pkt_free(p);
+	ck_assert_uint_eq(virtq_get_error(&vq), VIRTQ_ERR_ADDR);
+	ck_assert_uint_eq(errfd_read(), 1);
+	ck_assert_uint_eq(gq_used_idx(&q), 0);
+}
+END_TEST
+
 START_TEST(test_not_ready)
 {
 	struct pkt *pkts[2];
@@ -665,7 +714,7 @@ END_TEST
 START_TEST(test_start_errors)
 {
 	struct virtq_config cfg;
-	struct err err = { 0 };
+	struct err err = {0};
 	bool fixed;
 
 	gq_init(&q, &g, 64);
@@ -696,7 +745,7 @@ END_TEST
 START_TEST(test_restart_base)
 {
 	struct virtq_config cfg;
-	struct err err = { 0 };
+	struct err err = {0};
 	struct pkt *p;
 	bool fixed;
 
@@ -728,7 +777,7 @@ START_TEST(test_notify)
 {
 	int callfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	struct virtq_config cfg;
-	struct err err = { 0 };
+	struct err err = {0};
 	struct pkt *pkts[8];
 	uint64_t v;
 	bool fixed;
@@ -809,7 +858,7 @@ START_TEST(test_quiesce_under_load)
 	ck_assert_int_eq(pthread_create(&t, NULL, worker, NULL), 0);
 	for (int round = 0; round < 300; round++) {
 		struct virtq_config cfg;
-		struct err err = { 0 };
+		struct err err = {0};
 		struct virtq_desc *desc;
 		const struct vhost_mem *mem;
 		bool fixed;
@@ -872,8 +921,8 @@ END_TEST
 START_TEST(test_mem_map_errors)
 {
 	struct vhost_memory t = g.table;
-	struct err err = { 0 };
-	int fds[2] = { g.fd[0], g.fd[1] }, p[2];
+	struct err err = {0};
+	int fds[2] = {g.fd[0], g.fd[1]}, p[2];
 	struct vhost_mem *m;
 
 	t.regions[1].mmap_offset = 4096; // offset + size > file size
@@ -930,6 +979,7 @@ static Suite *virtq_suite(void)
 	tcase_add_test(tc, test_bad_indirect_outside);
 	tcase_add_test(tc, test_bad_indirect_loop);
 	tcase_add_test(tc, test_bad_indirect_next_range);
+	tcase_add_test(tc, test_bad_indirect_misaligned_map);
 	tcase_add_test(tc, test_bad_direction_tx);
 	tcase_add_test(tc, test_bad_avail_jump);
 	tcase_add_test(tc, test_bad_after_good);
@@ -939,6 +989,7 @@ static Suite *virtq_suite(void)
 	tcase_add_test(tc, test_enqueue_plain_chain);
 	tcase_add_test(tc, test_enqueue_legacy_header);
 	tcase_add_test(tc, test_enqueue_bad_direction);
+	tcase_add_test(tc, test_enqueue_bad_addr);
 	tcase_add_test(tc, test_not_ready);
 	tcase_add_test(tc, test_start_errors);
 	tcase_add_test(tc, test_restart_base);

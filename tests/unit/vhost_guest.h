@@ -48,8 +48,8 @@ static inline int guest_create(struct guest *g, bool memfd)
 			g->fd[i] = memfd_create("vhost-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 			if (g->fd[i] < 0 || ftruncate(g->fd[i], GUEST_REGION_SIZE) < 0)
 				return -1;
-			g->base[i] = mmap(NULL, GUEST_REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-				g->fd[i], 0);
+			g->base[i] = mmap(NULL, GUEST_REGION_SIZE, PROT_READ | PROT_WRITE,
+				MAP_SHARED, g->fd[i], 0);
 			if (g->base[i] == MAP_FAILED)
 				return -1;
 		} else {
@@ -65,9 +65,10 @@ static inline int guest_create(struct guest *g, bool memfd)
 		struct vhost_mem_region r[GUEST_REGIONS];
 
 		for (unsigned i = 0; i < GUEST_REGIONS; i++)
-			r[i] = (struct vhost_mem_region){ .gpa = g->table.regions[i].gpa,
-				.size = GUEST_REGION_SIZE, .uva = g->table.regions[i].uva,
-				.hva = g->base[i] };
+			r[i] = (struct vhost_mem_region){.gpa = g->table.regions[i].gpa,
+				.size = GUEST_REGION_SIZE,
+				.uva = g->table.regions[i].uva,
+				.hva = g->base[i]};
 		g->mem = vhost_mem_create(r, GUEST_REGIONS);
 	}
 	g->next_gpa = GUEST_GPA0;
@@ -134,16 +135,22 @@ static inline void gq_init(struct gq *q, struct guest *g, uint16_t size)
 }
 
 // The virtq_config a front-end would give for this queue.
-static inline struct virtq_config gq_config(const struct gq *q, uint64_t features,
-	struct mempool *pool)
+static inline struct virtq_config gq_config(
+	const struct gq *q, uint64_t features, struct mempool *pool)
 {
-	return (struct virtq_config){ .mem = q->g->mem, .desc = q->desc_gpa + GUEST_UVA_OFF,
-		.avail = q->avail_gpa + GUEST_UVA_OFF, .used = q->used_gpa + GUEST_UVA_OFF,
-		.size = q->size, .base = 0, .features = features, .callfd = -1, .pool = pool };
+	return (struct virtq_config){.mem = q->g->mem,
+		.desc = q->desc_gpa + GUEST_UVA_OFF,
+		.avail = q->avail_gpa + GUEST_UVA_OFF,
+		.used = q->used_gpa + GUEST_UVA_OFF,
+		.size = q->size,
+		.base = 0,
+		.features = features,
+		.callfd = -1,
+		.pool = pool};
 }
 
-static inline void gq_set_desc(struct gq *q, uint16_t i, uint64_t addr, uint32_t len,
-	uint16_t flags, uint16_t next)
+static inline void gq_set_desc(
+	struct gq *q, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
 	q->desc[i].addr = addr;
 	q->desc[i].len = len;
