@@ -4,9 +4,10 @@
 #   sudo make check   install what is missing, build, run every test layer
 BUILD ?= build
 FUZZ_BUILD ?= build-fuzz
+VALGRIND_BUILD ?= build-valgrind
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps deps-test build demo check unit integration fuzz bench install clean
+.PHONY: all deps deps-test build demo check unit lint integration fuzz bench install clean
 
 all: build
 
@@ -26,10 +27,13 @@ demo: deps build
 	bash tests/demo.sh $(BUILD)
 
 check: deps-test build
-	bash tests/run-tests $(BUILD) $(FUZZ_BUILD)
+	bash tests/run-tests $(BUILD) $(FUZZ_BUILD) $(VALGRIND_BUILD)
 
 unit: build
 	cd $(BUILD) && ctest -L unit -j$(JOBS) --output-on-failure
+
+lint:
+	bash tests/lint.sh
 
 integration: build
 	cd $(BUILD) && ctest -L integration --output-on-failure
@@ -46,4 +50,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(VALGRIND_BUILD)

@@ -86,8 +86,8 @@ static int __printf(5, 6) ld_err_at(struct ld *ld, unsigned line, unsigned col, 
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	if (path != NULL && *path != '\0')
-		return err_set(ld->err, -EINVAL, path, "%s:%u:%u: %s: %s", ld->name, line, col, path,
-			what);
+		return err_set(ld->err, -EINVAL, path, "%s:%u:%u: %s: %s", ld->name, line, col,
+			path, what);
 	return err_set(ld->err, -EINVAL, "", "%s:%u:%u: %s", ld->name, line, col, what);
 }
 
@@ -212,8 +212,8 @@ static int ld_yaml_error(struct ld *ld)
 			return ld_err_at(ld, line, col, NULL,
 				"invalid input: %s (byte 0x%02x); the file must be UTF-8 text",
 				p->problem, (unsigned)p->problem_value & 0xff);
-		return ld_err_at(ld, line, col, NULL, "invalid input: %s; the file must be UTF-8 text",
-			p->problem);
+		return ld_err_at(ld, line, col, NULL,
+			"invalid input: %s; the file must be UTF-8 text", p->problem);
 	default:
 		line = (unsigned)p->problem_mark.line + 1;
 		col = (unsigned)p->problem_mark.column + 1;
@@ -261,7 +261,8 @@ static int ld_collection(struct ld *ld, struct ynode *n, yaml_event_type_t end, 
 			if (n->n_kids / 2 >= YNODE_MAX_MAP_KEYS) {
 				ret = ld_err_at(ld, (unsigned)ev.start_mark.line + 1,
 					(unsigned)ev.start_mark.column + 1, NULL,
-					"too many keys in one mapping (max %u)", YNODE_MAX_MAP_KEYS);
+					"too many keys in one mapping (max %u)",
+					YNODE_MAX_MAP_KEYS);
 				yaml_event_delete(&ev);
 				return ret;
 			}
@@ -278,7 +279,8 @@ static int ld_collection(struct ld *ld, struct ynode *n, yaml_event_type_t end, 
 // Builds the node that starts with `ev` (owned by the caller).
 static int ld_node(struct ld *ld, yaml_event_t *ev, unsigned depth, struct ynode **out)
 {
-	unsigned line = (unsigned)ev->start_mark.line + 1, col = (unsigned)ev->start_mark.column + 1;
+	unsigned line = (unsigned)ev->start_mark.line + 1,
+		 col = (unsigned)ev->start_mark.column + 1;
 	struct ynode *n;
 	int ret;
 
@@ -466,7 +468,8 @@ static int ld_uint(struct ld *ld, const struct ynode *n, const char *path, unsig
 
 static int ld_bool(struct ld *ld, const struct ynode *n, const char *path, bool *out)
 {
-	static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
+	static const char *const yes[] = {"true", "yes", "on"},
+				 *const no[] = {"false", "no", "off"};
 	char got[80];
 
 	if (n->type == YNODE_SCALAR) {
@@ -481,7 +484,8 @@ static int ld_bool(struct ld *ld, const struct ynode *n, const char *path, bool 
 			}
 		}
 	}
-	return ld_err(ld, n, path, "expected true or false, got %s", ynode_got(n, got, sizeof(got)));
+	return ld_err(
+		ld, n, path, "expected true or false, got %s", ynode_got(n, got, sizeof(got)));
 }
 
 // One of `names` (case-insensitive); *out = its index.
@@ -528,7 +532,8 @@ static int ld_abs_path(struct ld *ld, const struct ynode *n, const char *path, s
 		return ld_err(ld, n, path, "expected an absolute path (starting with /), got %s",
 			ynode_got(n, got, sizeof(got)));
 	if (n->len >= max)
-		return ld_err(ld, n, path, "path is too long (%zu bytes, max %zu)", n->len, max - 1);
+		return ld_err(
+			ld, n, path, "path is too long (%zu bytes, max %zu)", n->len, max - 1);
 	return ld_strdup(ld, n, out);
 }
 
@@ -544,7 +549,8 @@ static int ld_size(struct ld *ld, const struct ynode *n, const char *path, size_
 		return ld_err(ld, n, path, "size %s is too large", n->str);
 	if (ret < 0)
 		return ld_err(ld, n, path,
-			"expected a size in bytes with an optional K, M or G suffix (like 512M), got %s",
+			"expected a size in bytes with an optional K, M or G suffix (like 512M), "
+			"got %s",
 			ynode_got(n, got, sizeof(got)));
 	return 0;
 }
@@ -574,8 +580,8 @@ static int ld_name(struct ld *ld, const struct ynode *n, const char *path, const
 			got, sizeof(got)), n->len, max - 1);
 	if (!name_is_valid(n->str))
 		return ld_err(ld, n, path,
-			"expected %s made of letters, digits and -_.: (not starting with -), got %s",
-			what, ynode_got(n, got, sizeof(got)));
+			"expected %s made of letters, digits and -_.: (not starting with -), "
+			"got %s", what, ynode_got(n, got, sizeof(got)));
 	return ld_strdup(ld, n, out);
 }
 
@@ -591,7 +597,8 @@ static int ld_section(struct ld *ld, const struct ynode *n, const char *path, co
 	if (ynode_is_null(n))
 		return 0;
 	if (n->type != YNODE_MAP)
-		return ld_err(ld, n, path, "expected %s, got %s", what, ynode_got(n, got, sizeof(got)));
+		return ld_err(
+			ld, n, path, "expected %s, got %s", what, ynode_got(n, got, sizeof(got)));
 	return 1;
 }
 
@@ -609,7 +616,8 @@ static int ld_key(struct ld *ld, const struct ynode *map, unsigned i, const char
 		const struct ynode *prev = map->kids[2 * j];
 
 		if (strcmp(prev->str, k->str) == 0)
-			return ld_err(ld, k, path, "duplicate key (first set at line %u)", prev->line);
+			return ld_err(
+				ld, k, path, "duplicate key (first set at line %u)", prev->line);
 	}
 	if (keys == NULL)
 		return 0;
@@ -651,8 +659,9 @@ static int ld_opts(struct ld *ld, const struct ynode *n, const char *prefix, str
 				ynode_got(k, got, sizeof(got)));
 		if (v->type != YNODE_SCALAR || ynode_is_null(v) || v->len == 0)
 			return ld_err(ld, v, path,
-				"expected a value (string, number or boolean; write lists as \"10,20\"), "
-				"got %s", ynode_got(v, got, sizeof(got)));
+				"expected a value (string, number or boolean; write lists as "
+				"\"10,20\"), got %s",
+				ynode_got(v, got, sizeof(got)));
 		if (v->len > CONFIG_MAX_OPT_VALUE)
 			return ld_err(ld, v, path, "value is too long (%zu bytes, max %u)", v->len,
 				CONFIG_MAX_OPT_VALUE);
@@ -960,7 +969,8 @@ static int ld_worker_cores(struct ld *ld, const struct ynode *n, const char *pat
 		if (!cpu_usable(cpus[i])) {
 			cpus_describe(usable, sizeof(usable));
 			return ld_err(ld, n, path,
-				"CPU %d does not exist or is not available to vswitchd (usable CPUs: %s)",
+				"CPU %d does not exist or is not available to vswitchd (usable "
+				"CPUs: %s)",
 				cpus[i], usable);
 		}
 	}
@@ -1002,7 +1012,8 @@ static int ld_cpu(struct ld *ld, const struct ynode *map)
 				cpus_describe(usable, sizeof(usable));
 				return ld_err(ld, val, path,
 					"CPU %lld does not exist or is not available to vswitchd "
-					"(usable CPUs: %s, or -1 to leave the control thread unpinned)",
+					"(usable CPUs: %s, or -1 to leave the control thread "
+					"unpinned)",
 					v, usable);
 			}
 			dp->control_core = (int)v;
@@ -1010,7 +1021,8 @@ static int ld_cpu(struct ld *ld, const struct ynode *map)
 		} else if (strcmp(k, "idle-sleep-us") == 0) {
 			ret = ld_uint(ld, val, path, 0, 1000000, &dp->idle_sleep_us);
 		} else if (strcmp(k, "rxq-assign") == 0) {
-			if ((ret = ld_enum(ld, val, path, rxq_assign, ARRAY_SIZE(rxq_assign), &u)) < 0)
+			if ((ret = ld_enum(ld, val, path, rxq_assign, ARRAY_SIZE(rxq_assign), &u)) <
+				0)
 				return ret;
 			dp->rxq_assign = u == 0 ? DP_RXQ_CYCLES : DP_RXQ_ROUNDROBIN;
 		} else if (strcmp(k, "rebalance-interval") == 0) {
@@ -1078,11 +1090,14 @@ static int ld_memory(struct ld *ld, const struct ynode *map)
 		if (strcmp(k, "iova-mode") == 0) {
 			if ((ret = ld_enum(ld, v, path, iova, ARRAY_SIZE(iova), &u)) < 0)
 				return ret;
-			cfg->mem.iova_mode = u == 0 ? MEM_IOVA_AUTO : u == 1 ? MEM_IOVA_VA : MEM_IOVA_PA;
+			cfg->mem.iova_mode = u == 0 ? MEM_IOVA_AUTO
+				: u == 1            ? MEM_IOVA_VA
+						    : MEM_IOVA_PA;
 		} else if (strcmp(k, "page-size") == 0) {
 			if (v->type == YNODE_SCALAR && strcasecmp(v->str, "auto") == 0) {
 				cfg->mem.page_size = 0;
-			} else if (v->type == YNODE_SCALAR && config_parse_size(v->str, &size) == 0 &&
+			} else if (v->type == YNODE_SCALAR &&
+				config_parse_size(v->str, &size) == 0 &&
 				(size == (2u << 20) || size == (1u << 30))) {
 				cfg->mem.page_size = size;
 			} else {
@@ -1125,8 +1140,8 @@ static int ld_port_unique(struct ld *ld, const struct ynode *at, const char *pat
 				continue;
 			if (strcmp(port->name, self->name) == 0)
 				return ld_err(ld, at, path,
-					"duplicate port name \"%s\" (already declared at line %u in "
-					"bridge %s); port names are unique across bridges",
+					"duplicate port name \"%s\" (already declared at line %u "
+					"in bridge %s); port names are unique across bridges",
 					self->name, port->line, br->name ? br->name : "?");
 		}
 	}
@@ -1223,7 +1238,8 @@ static int ld_flows(struct ld *ld, const struct ynode *n, const char *prefix,
 		return 0;
 	if (n->type != YNODE_SEQ)
 		return ld_err(ld, n, prefix,
-			"expected a list of flow rules (- \"priority=10,ip actions=normal\" ...), got %s",
+			"expected a list of flow rules (- \"priority=10,ip actions=normal\" ...), "
+			"got %s",
 			ynode_got(n, got, sizeof(got)));
 	if (n->n_kids == 0)
 		return 0;
@@ -1290,8 +1306,8 @@ static int ld_bridge(struct ld *ld, const struct ynode *map, const char *prefix,
 	for (const struct config_bridge *o = ld->cfg->bridges; o < br; o++)
 		if (strcmp(o->name, br->name) == 0)
 			return ld_err(ld, name_at, path,
-				"duplicate bridge name \"%s\" (first declared at line %u)", br->name,
-				o->line);
+				"duplicate bridge name \"%s\" (first declared at line %u)",
+				br->name, o->line);
 	return 0;
 }
 
@@ -1335,8 +1351,9 @@ static int ld_root(struct ld *ld, const struct ynode *root)
 		return 0; // empty file: every default
 	if (root->type != YNODE_MAP)
 		return ld_err(ld, root, NULL,
-			"expected a mapping with the sections daemon, cpu, memory and bridges at the "
-			"top level, got %s", ynode_got(root, got, sizeof(got)));
+			"expected a mapping with the sections daemon, cpu, memory and bridges at "
+			"the top level, got %s",
+			ynode_got(root, got, sizeof(got)));
 	for (unsigned i = 0; i < root->n_kids / 2; i++) {
 		const struct ynode *v = root->kids[2 * i + 1];
 		const char *k = root->kids[2 * i]->str;
@@ -1361,9 +1378,11 @@ static int ld_root(struct ld *ld, const struct ynode *root)
 			if (dp->worker_cores[i] != dp->control_core)
 				continue;
 			return ld_err(ld, ld->control_at, "cpu.control-core",
-				"CPU %d is also a worker core%s; a worker never yields its core, choose "
-				"another control core or -1", dp->control_core,
-				ld->workers_at ? "" : " (by default the last CPU is the worker core)");
+				"CPU %d is also a worker core%s; a worker never yields its core, "
+				"choose another control core or -1",
+				dp->control_core,
+				ld->workers_at ? ""
+					       : " (by default the last CPU is the worker core)");
 		}
 	}
 	return 0;
@@ -1481,7 +1500,8 @@ int config_load_file(const char *path, struct config *cfg, struct err *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ret = err_set(err, -errno, "", "%s: cannot read: %s", path, strerror(errno));
+			ret = err_set(
+				err, -errno, "", "%s: cannot read: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -1640,7 +1660,8 @@ int config_check_ports(const struct config *cfg, struct err *err)
 			port_ops_foreach(types_collect, &types);
 			snprintf(field, sizeof(field), "bridges[%u].ports[%u].type", b, p);
 			return err_set(err, -EINVAL, field,
-				"%s:%u:%u: %s: unknown port type \"%s\" for port %s, expected one of: %s",
+				"%s:%u:%u: %s: unknown port type \"%s\" for port %s, expected one "
+				"of: %s",
 				src, port->type_line, port->type_col, field, port->type, port->name,
 				types.list);
 		}

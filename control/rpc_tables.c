@@ -9,6 +9,7 @@
 extern const struct rpc_method bridge_rpc_methods[];
 extern const struct rpc_method daemon_rpc_methods[];
 extern const struct rpc_method debug_rpc_methods[];
+extern const struct rpc_method device_rpc_methods[];
 extern const struct rpc_method fdb_rpc_methods[];
 extern const struct rpc_method flow_rpc_methods[];
 extern const struct rpc_method memory_rpc_methods[];
@@ -22,6 +23,7 @@ void rpc_init(void)
 	rpc_register(bridge_rpc_methods);
 	rpc_register(daemon_rpc_methods);
 	rpc_register(debug_rpc_methods);
+	rpc_register(device_rpc_methods);
 	rpc_register(fdb_rpc_methods);
 	rpc_register(flow_rpc_methods);
 	rpc_register(memory_rpc_methods);

@@ -261,7 +261,8 @@ static int flows_index(char *const *flows, unsigned n, struct flist *out)
 			goto out;
 		}
 	}
-	qsort(out->e, out->n, sizeof(*out->e), fidx_cmp);
+	if (out->n > 1) // qsort(NULL, 0, ...) is undefined
+		qsort(out->e, out->n, sizeof(*out->e), fidx_cmp);
 	// Same identity twice: keep the last one.
 	for (unsigned i = 0; i < out->n; i++) {
 		if (i + 1 < out->n && strcmp(out->e[i].ident, out->e[i + 1].ident) == 0) {
@@ -317,10 +318,11 @@ static int merge_flows(const struct config_bridge *sb, const struct config_bridg
 		(ret = flows_index(nb ? nb->flows : NULL, nb ? nb->n_flows : 0, &N)) < 0)
 		goto out;
 	for (unsigned i = 0; i < S.n && ret == 0; i++) {
-		const struct fidx *op = flows_find(&O, S.e[i].ident), *np = flows_find(&N, S.e[i].ident);
+		const struct fidx *op = flows_find(&O, S.e[i].ident);
+		const struct fidx *np = flows_find(&N, S.e[i].ident);
 
-		if (fidx_same(op, np))
-			ret = list_add_flow(out, S.e[i].canon); // unchanged in the file: run time wins
+		if (fidx_same(op, np)) // unchanged in the file: run time wins
+			ret = list_add_flow(out, S.e[i].canon);
 		else if (np != NULL)
 			ret = list_add_flow(out, np->canon); // edited in the file
 		// else: removed from the file
@@ -328,8 +330,9 @@ static int merge_flows(const struct config_bridge *sb, const struct config_bridg
 	for (unsigned i = 0; i < N.n && ret == 0; i++) {
 		if (flows_find(&S, N.e[i].ident) != NULL)
 			continue;
+		// Unchanged in the file and absent at run time: deleted at run time.
 		if (fidx_same(flows_find(&O, N.e[i].ident), &N.e[i]))
-			continue; // unchanged in the file and absent at run time: deleted at run time
+			continue;
 		ret = list_add_flow(out, N.e[i].canon);
 	}
 out:
@@ -383,8 +386,9 @@ int state_merge(const struct config_bridge *state, unsigned n_state,
 
 		if (br_find(state, n_state, nb->name) != NULL)
 			continue;
+		// Unchanged in the file and absent at run time: deleted at run time.
 		if (bridge_equal(br_find(old_file, n_old, nb->name), nb))
-			continue; // unchanged in the file and absent at run time: deleted at run time
+			continue;
 		if ((ret = list_add_bridge(&res, &n_res, nb->name, nb->opts, nb->n_opts)) < 0)
 			goto err;
 	}
@@ -550,8 +554,8 @@ static int name_from_json(json_t *v, size_t max, const char *path, const char *w
 	struct err *err)
 {
 	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= max)
-		return sf_err(err, path, where, "expected a non-empty string of less than %zu bytes",
-			max);
+		return sf_err(err, path, where,
+			"expected a non-empty string of less than %zu bytes", max);
 	return 0;
 }
 
@@ -568,7 +572,8 @@ static int flows_from_json(json_t *arr, const char *path, const char *where,
 	if (arr == NULL)
 		return 0;
 	if (!json_is_array(arr) || json_array_size(arr) > FLOW_TABLE_MAX_RULES)
-		return sf_err(err, path, where, "flows: expected an array of at most %u rule strings",
+		return sf_err(err, path, where,
+			"flows: expected an array of at most %u rule strings",
 			FLOW_TABLE_MAX_RULES);
 	if ((spec = malloc(sizeof(*spec))) == NULL)
 		return err_set(err, -ENOMEM, "", "%s: out of memory", path);
@@ -617,8 +622,8 @@ static int bridges_from_json(json_t *arr, const char *path, const char *key,
 
 		*n_out = (unsigned)i + 1;
 		snprintf(where, sizeof(where), "%s[%zu]", key, i);
-		if (json_unpack(jb, "{s:o, s?o, s?o, s?o !}", "name", &name, "options", &opts, "ports",
-			    &ports, "flows", &flows) < 0)
+		if (json_unpack(jb, "{s:o, s?o, s?o, s?o !}", "name", &name, "options", &opts,
+			    "ports", &ports, "flows", &flows) < 0)
 			return sf_err(err, path, where,
 				"expected an object with name, options, ports and flows only");
 		if ((ret = name_from_json(name, DP_BRIDGE_NAME_MAX, path, where, err)) < 0)
@@ -635,8 +640,8 @@ static int bridges_from_json(json_t *arr, const char *path, const char *key,
 		if (ports == NULL)
 			continue;
 		if (!json_is_array(ports) || json_array_size(ports) > PORT_MAX)
-			return sf_err(err, path, where, "ports: expected an array of at most %u ports",
-				PORT_MAX);
+			return sf_err(err, path, where,
+				"ports: expected an array of at most %u ports", PORT_MAX);
 		if (json_array_size(ports) == 0)
 			continue;
 		if ((br->ports = calloc(json_array_size(ports), sizeof(*br->ports))) == NULL)
@@ -653,7 +658,8 @@ static int bridges_from_json(json_t *arr, const char *path, const char *key,
 			if ((ret = name_from_json(pname, PORT_NAME_MAX, path, where, err)) < 0 ||
 				(ret = name_from_json(type, 64, path, where, err)) < 0)
 				return ret;
-			if (port_find(*out, (unsigned)i + 1, json_string_value(pname), NULL) != NULL)
+			if (port_find(*out, (unsigned)i + 1, json_string_value(pname), NULL) !=
+				NULL)
 				return sf_err(err, path, where, "duplicate port name \"%s\"",
 					json_string_value(pname));
 			br->n_ports = (unsigned)p + 1; // counted once checked, for the free
@@ -730,8 +736,8 @@ static int mkdir_p(const char *dir, struct err *err)
 			continue;
 		*p = '\0';
 		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return err_set(err, -errno, "state-dir", "state-dir %s: cannot create %s: %s",
-				dir, buf, strerror(errno));
+			return err_set(err, -errno, "state-dir",
+				"state-dir %s: cannot create %s: %s", dir, buf, strerror(errno));
 		*p = '/';
 	}
 	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
@@ -772,7 +778,8 @@ int state_file_write(const char *dir, const struct state_data *d, struct err *er
 	if ((ret = mkdir_p(dir, err)) < 0)
 		return ret;
 	if (snprintf(final, sizeof(final), "%s/%s", dir, STATE_FILE_NAME) >= (int)sizeof(final) ||
-		snprintf(tmp, sizeof(tmp), "%s/%sXXXXXX", dir, STATE_TMP_PREFIX) >= (int)sizeof(tmp))
+		snprintf(tmp, sizeof(tmp), "%s/%sXXXXXX", dir, STATE_TMP_PREFIX) >=
+			(int)sizeof(tmp))
 		return err_set(err, -ENAMETOOLONG, "state-dir", "state-dir %s: path too long", dir);
 	root = json_pack("{s:i, s:o, s:o}", "version", STATE_VERSION, "bridges",
 		bridges_to_json(d->bridges, d->n_bridges), "file_bridges",
@@ -945,8 +952,10 @@ static int state_current(const struct config_bridge *snap, unsigned n_snap,
 		const struct config_bridge *pb = &st.pend_br[i];
 
 		if (br_find(res, n_res, pb->name) == NULL &&
-			((ret = list_add_bridge(&res, &n_res, pb->name, pb->opts, pb->n_opts)) < 0 ||
-				(ret = list_add_flows(&res[n_res - 1], pb->flows, pb->n_flows)) < 0))
+			((ret = list_add_bridge(&res, &n_res, pb->name, pb->opts, pb->n_opts)) <
+					0 ||
+				(ret = list_add_flows(&res[n_res - 1], pb->flows, pb->n_flows)) <
+					0))
 			goto err;
 	}
 	for (unsigned i = 0; i < st.n_pend_ports; i++) {
@@ -1072,8 +1081,10 @@ static int state_save__(struct err *err)
 	if (!st.inited)
 		return err_set(err, -ENODEV, "", "state: not initialised");
 	if (st.save_disabled)
-		return err_set(err, -EIO, "", "%s: not saved: the unreadable state file could not "
-			"be moved aside (see the earlier error); move it away and restart", st.path);
+		return err_set(err, -EIO, "",
+			"%s: not saved: the unreadable state file could not "
+			"be moved aside (see the earlier error); move it away and restart",
+			st.path);
 	st.last_save_ms = state_now_ms();
 	if ((ret = dp_snapshot(&snap, &n_snap)) < 0 ||
 		(ret = state_current(snap, n_snap, &cur, &n_cur)) < 0 ||
@@ -1221,8 +1232,8 @@ static void opts_describe(const struct port_kv *kv, unsigned n, char *out, size_
 			o += (size_t)snprintf(out + o, size - o, "%s%s removed", i ? ", " : "",
 				kv[i].key);
 		else
-			o += (size_t)snprintf(out + o, size - o, "%s%s=%s", i ? ", " : "", kv[i].key,
-				kv[i].value);
+			o += (size_t)snprintf(out + o, size - o, "%s%s=%s", i ? ", " : "",
+				kv[i].key, kv[i].value);
 	}
 }
 
@@ -1289,7 +1300,8 @@ static void apply_deletions(const struct config_bridge *want, unsigned n_want,
 		else if (wb == NULL)
 			change(c, "deleted bridge %s", snap[i].name);
 		else
-			change(c, "deleted bridge %s to re-create it (options changed)", snap[i].name);
+			change(c, "deleted bridge %s to re-create it (options changed)",
+				snap[i].name);
 	}
 }
 
@@ -1372,15 +1384,17 @@ static void apply_ports(const struct config_bridge *want, unsigned n_want,
 
 			sp = port_find(snap, n_snap, wp->name, &sbr);
 			if (sp != NULL) {
-				// Same bridge and type (else deleted above, or its deletion failed).
-				if (strcmp(sbr->name, wb->name) != 0 || strcmp(sp->type, wp->type) != 0)
+				// Same bridge and type (else deleted above, or deletion failed).
+				if (strcmp(sbr->name, wb->name) != 0 ||
+					strcmp(sp->type, wp->type) != 0)
 					continue;
 				if (!opts_equal(sp->opts, sp->n_opts, wp->opts, wp->n_opts))
 					apply_port_set(sp, wp, wb->name, c);
 				continue;
 			}
 			err_clear(&err);
-			if (dp_port_add(wb->name, wp->name, wp->type, wp->opts, wp->n_opts, &err) < 0)
+			if (dp_port_add(wb->name, wp->name, wp->type, wp->opts, wp->n_opts, &err) <
+				0)
 				change(c, "could not add port %s to %s: %s; will retry at the next "
 					"reload", wp->name, wb->name, err.msg);
 			else
@@ -1433,7 +1447,8 @@ static void apply_bridge_flows(const struct config_bridge *wb, struct flow_table
 			continue;
 		if (flow_parse(W.e[i].canon, strlen(W.e[i].canon), FLOW_PARSE_ADD, spec, &e) < 0 ||
 			flow_table_add(ft, spec, FLOW_TABLE_ALLOW_MISSING_PORTS, &e) < 0) {
-			change(c, "could not add flow \"%s\" to %s: %s", W.e[i].canon, wb->name, e.msg);
+			change(c, "could not add flow \"%s\" to %s: %s", W.e[i].canon, wb->name,
+				e.msg);
 			continue;
 		}
 		if (ce != NULL)
@@ -1443,8 +1458,8 @@ static void apply_bridge_flows(const struct config_bridge *wb, struct flow_table
 	}
 	if (added + replaced + deleted > 0) {
 		dp_bridge_flows_changed(wb->name);
-		change(c, "flows of %s: %u added, %u replaced, %u deleted", wb->name, added, replaced,
-			deleted);
+		change(c, "flows of %s: %u added, %u replaced, %u deleted", wb->name, added,
+			replaced, deleted);
 	}
 out:
 	free(spec);
@@ -1578,13 +1593,13 @@ int state_init(const char *state_dir, struct err *err)
 	} else {
 		// Never refuse to start and never lose the file: move it aside for a human.
 		if ((ret = move_aside(st.path, aside, sizeof(aside))) == 0) {
-			LOG(ERR, "%s; moved it to %s and continuing from the configuration file only",
-				rerr.msg, aside);
+			LOG(ERR, "%s; moved it to %s and continuing from the configuration "
+				"file only", rerr.msg, aside);
 		} else {
 			st.save_disabled = true;
-			LOG(ERR, "%s; could not move it aside (%s): continuing from the configuration "
-				"file only, and NOT saving run-time changes so that it is kept", rerr.msg,
-				strerror(-ret));
+			LOG(ERR, "%s; could not move it aside (%s): continuing from the "
+				"configuration file only, and NOT saving run-time changes so "
+				"that it is kept", rerr.msg, strerror(-ret));
 		}
 	}
 	st.inited = true;

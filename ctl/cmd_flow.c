@@ -15,8 +15,8 @@
 #define FLOW_LINE_MAX 8192
 #define TRACE_LIVE_DEFAULT 10
 
-static int flow_simple(struct vsctl_ctx *ctx, const char *method, json_t *params,
-	const char *count_key)
+static int flow_simple(
+	struct vsctl_ctx *ctx, const char *method, json_t *params, const char *count_key)
 {
 	json_t *result = NULL;
 	int ret;
@@ -46,8 +46,8 @@ static int cmd_add_flow(struct vsctl_ctx *ctx, int argc, char **argv)
 }
 
 // Sends the rules collected so far; *total counts the added ones.
-static int add_flows_send(struct vsctl_ctx *ctx, const char *bridge, json_t *list,
-	unsigned long *total)
+static int add_flows_send(
+	struct vsctl_ctx *ctx, const char *bridge, json_t *list, unsigned long *total)
 {
 	json_t *params, *result = NULL;
 	int ret;
@@ -88,8 +88,9 @@ static int cmd_add_flows(struct vsctl_ctx *ctx, int argc, char **argv)
 
 		line_no++;
 		if (strchr(line, '\n') == NULL && !feof(f)) {
-			ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "%s:%lu: line too long (max %d bytes)",
-				path, line_no, FLOW_LINE_MAX - 2);
+			ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED,
+				"%s:%lu: line too long (max %d bytes)", path, line_no,
+				FLOW_LINE_MAX - 2);
 			goto out;
 		}
 		s += strspn(s, " \t");
@@ -142,8 +143,8 @@ static int cmd_del_flows(struct vsctl_ctx *ctx, int argc, char **argv)
 	if (strict && argc < 2)
 		return vsctl_usage(ctx, "--strict needs a FLOW (its match and priority)");
 	return flow_simple(ctx, "flow.del",
-		vsctl_pack(ctx, "{s:s, s:s, s:b}", "bridge", argv[0], "flow", argc > 1 ? argv[1] : "",
-			"strict", strict),
+		vsctl_pack(ctx, "{s:s, s:s, s:b}", "bridge", argv[0], "flow",
+			argc > 1 ? argv[1] : "", "strict", strict),
 		strict ? "deleted" : NULL);
 }
 
@@ -182,7 +183,7 @@ static int cmd_dump_flows(struct vsctl_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	// ovs-ofctl's layout: counters first, then the rule as it would be added.
-	json_array_foreach (flows, i, f) {
+	json_array_foreach(flows, i, f) {
 		const char *text = vsctl_get_str(f, "flow");
 		double dur = 0, pk = 0, by = 0, age = -1, miss = 0;
 
@@ -196,7 +197,8 @@ static int cmd_dump_flows(struct vsctl_ctx *ctx, int argc, char **argv)
 			fprintf(ctx->out, "idle_age=%.0f, ", age);
 		fprintf(ctx->out, "%s", text != NULL ? text : "?");
 		if (json_is_true(json_object_get(f, "in_port_missing")))
-			fprintf(ctx->out, "  (in_port is not a port of %s: matches nothing)", argv[0]);
+			fprintf(ctx->out, "  (in_port is not a port of %s: matches nothing)",
+				argv[0]);
 		if (miss > 0)
 			fprintf(ctx->out, "  (%.0f output port(s) missing)", miss);
 		fputc('\n', ctx->out);
@@ -247,7 +249,7 @@ static int trace_synthetic(struct vsctl_ctx *ctx, const char *bridge, const char
 		ret = vsctl_print_json(ctx, r);
 		goto out;
 	}
-	json_array_foreach (json_object_get(r, "stages"), i, st) {
+	json_array_foreach(json_object_get(r, "stages"), i, st) {
 		const char *s = vsctl_get_str(st, "stage"), *t = vsctl_get_str(st, "text");
 
 		fprintf(ctx->out, "%-11s %s\n", s ? s : "?", t ? t : "");
@@ -269,8 +271,8 @@ static void trace_live_print(struct vsctl_ctx *ctx, json_t *pk, unsigned n)
 	fprintf(ctx->out, "#%u  %.0f bytes on %s (worker %.0f): %s\n", n, bytes,
 		vsctl_get_str(pk, "port") ? vsctl_get_str(pk, "port") : "?", worker,
 		vsctl_get_str(pk, "packet") ? vsctl_get_str(pk, "packet") : "");
-	fprintf(ctx->out, "    lookup: %s", vsctl_get_str(pk, "lookup") ? vsctl_get_str(pk, "lookup")
-									 : "?");
+	fprintf(ctx->out, "    lookup: %s",
+		vsctl_get_str(pk, "lookup") ? vsctl_get_str(pk, "lookup") : "?");
 	if (rule != NULL)
 		fprintf(ctx->out, ", rule: %s", rule);
 	else
@@ -278,7 +280,7 @@ static void trace_live_print(struct vsctl_ctx *ctx, json_t *pk, unsigned n)
 	fprintf(ctx->out, "\n    sent: ");
 	if (json_array_size(json_object_get(pk, "outputs")) == 0)
 		fprintf(ctx->out, "nothing (dropped)");
-	json_array_foreach (json_object_get(pk, "outputs"), i, o) {
+	json_array_foreach(json_object_get(pk, "outputs"), i, o) {
 		const char *via = vsctl_get_str(o, "via"), *port = vsctl_get_str(o, "port");
 
 		if (port != NULL)
@@ -341,7 +343,7 @@ static int trace_live(struct vsctl_ctx *ctx, const char *port, const char *count
 			ret = vsctl_bad_result(ctx, "flow.trace_live", "no packets list");
 			goto out;
 		}
-		json_array_foreach (json_object_get(r, "packets"), i, pk) {
+		json_array_foreach(json_object_get(r, "packets"), i, pk) {
 			got++;
 			if (ctx->json)
 				json_array_append(all, pk);
@@ -357,8 +359,10 @@ static int trace_live(struct vsctl_ctx *ctx, const char *port, const char *count
 			params = vsctl_pack(ctx, "{s:s, s:b}", "port", port, "stop", 1);
 			if (params != NULL)
 				vsctl_call(ctx, "flow.trace_live", params, NULL);
-			fprintf(ctx->err, "vsctl: %u of %lu packets traced on %s in %.1f s (raise "
-				"--timeout to wait longer)\n", got, count, port, now_s() - start);
+			fprintf(ctx->err,
+				"vsctl: %u of %lu packets traced on %s in %.1f s (raise "
+				"--timeout to wait longer)\n",
+				got, count, port, now_s() - start);
 			break;
 		}
 		json_decref(r);
@@ -386,7 +390,8 @@ const struct vsctl_command flow_commands[] = {
 	{
 		.name = "add-flow",
 		.usage = "BR FLOW",
-		.help = "add a flow rule to BR in ovs-ofctl syntax, e.g. \"priority=100,in_port=vm1,"
+		.help = "add a flow rule to BR in ovs-ofctl syntax, e.g. "
+			"\"priority=100,in_port=vm1,"
 			"tcp,tp_dst=80 actions=output:uplink\" (a rule with the same match and "
 			"priority is replaced)",
 		.min_args = 2,
@@ -406,7 +411,8 @@ const struct vsctl_command flow_commands[] = {
 	{
 		.name = "del-flows",
 		.usage = "BR [FLOW]",
-		.help = "delete the rules of BR matching FLOW (all without FLOW); --strict: only the "
+		.help = "delete the rules of BR matching FLOW (all without FLOW); --strict: only "
+			"the "
 			"rule with exactly this match and priority",
 		.min_args = 1,
 		.max_args = 2,
@@ -448,9 +454,10 @@ const struct vsctl_command flow_commands[] = {
 	},
 	{
 		.name = "trace",
-		.usage = "BR FIELDS | --live PORT [N]",
+		.usage = "BR FIELDS | PORT [N]",
 		.help = "show how a packet with FIELDS (\"in_port=vm1,dl_dst=...,tcp,tp_dst=80\") "
-			"goes through BR's flow table, without sending it; --live: trace the next N "
+			"goes through BR's flow table, without sending it; --live: trace the next "
+			"N "
 			"(default 10) packets received on PORT",
 		.min_args = 1,
 		.max_args = 2,

@@ -13,6 +13,7 @@ extern const struct vsctl_command fdb_commands[];
 extern const struct vsctl_command flow_commands[];
 extern const struct vsctl_command pmd_commands[];
 extern const struct vsctl_command memory_commands[];
+extern const struct vsctl_command device_commands[];
 extern const struct vsctl_command daemon_commands[];
 extern const struct vsctl_command help_commands[];
 
@@ -24,6 +25,7 @@ const struct vsctl_group commands_table[] = {
 	{"Flow tables", flow_commands},
 	{"Poll-mode workers", pmd_commands},
 	{"Memory", memory_commands},
+	{"NIC devices", device_commands},
 	{"Daemon", daemon_commands},
 	{"Help", help_commands},
 	{NULL, NULL},

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "dataplane/pkt.h"
+#include "drivers/pci/pci_check.h"
 #include "drivers/port.h"
 
 struct check_ctx {
@@ -141,27 +143,61 @@ static void check_dir(struct check_ctx *c, const char *what, const char *dir)
 		}
 		return;
 	}
+	// Missing directories are created like mkdir -p: the nearest existing ancestor decides.
 	snprintf(parent, sizeof(parent), "%s", dir);
-	char *slash = strrchr(parent, '/');
-	if (slash && slash != parent)
+	for (;;) {
+		char *slash = strrchr(parent, '/');
+
+		if (slash == NULL) {
+			snprintf(parent, sizeof(parent), ".");
+			break;
+		}
+		if (slash == parent) {
+			parent[1] = '\0';
+			break;
+		}
 		*slash = '\0';
-	if (access(parent, W_OK) == 0) {
-		report(c, CHECK_OK, NULL, "%s %s will be created", what, dir);
-	} else {
-		snprintf(fix, sizeof(fix), "create it: mkdir -p %s", dir);
-		report(c, CHECK_FAIL, fix, "%s %s does not exist and cannot be created", what, dir);
+		if (stat(parent, &st) == 0)
+			break;
 	}
+	bool is_dir = stat(parent, &st) == 0 && S_ISDIR(st.st_mode);
+
+	if (is_dir && access(parent, W_OK) == 0) {
+		report(c, CHECK_OK, NULL, "%s %s will be created", what, dir);
+		return;
+	}
+	snprintf(fix, sizeof(fix), "create it: mkdir -p %s, or choose another path", dir);
+	report(c, CHECK_FAIL, fix, "%s %s does not exist and cannot be created (%s is %s)", what,
+		dir, parent, is_dir ? "not writable" : "not a directory");
+}
+
+struct type_list {
+	char buf[256];
+	size_t len;
+};
+
+static void type_list_add(const struct port_ops *ops, void *arg)
+{
+	struct type_list *t = arg;
+
+	if (t->len < sizeof(t->buf))
+		t->len += (size_t)snprintf(t->buf + t->len, sizeof(t->buf) - t->len, "%s%s",
+			t->len ? ", " : "", ops->type);
 }
 
 static void check_ports(const struct config *cfg, struct check_ctx *c)
 {
+	struct type_list types = {.len = 0};
+	char fix[300];
+
+	port_ops_foreach(type_list_add, &types);
+	snprintf(fix, sizeof(fix), "use one of the port types: %s", types.buf);
 	for (unsigned b = 0; b < cfg->n_bridges; b++) {
 		const struct config_bridge *br = &cfg->bridges[b];
 		for (unsigned p = 0; p < br->n_ports; p++) {
 			const struct config_port *cp = &br->ports[p];
 			if (port_ops_lookup(cp->type) == NULL)
-				report(c, CHECK_FAIL,
-					"use one of the types listed by `vsctl add-port --help`",
+				report(c, CHECK_FAIL, fix,
 					"bridge %s: port %s has unknown type '%s'", br->name,
 					cp->name, cp->type);
 			else
@@ -169,6 +205,35 @@ static void check_ports(const struct config *cfg, struct check_ctx *c)
 					cp->name, cp->type);
 		}
 	}
+}
+
+static void check_pci_report(void *ctx, enum pci_check_level lvl, const char *what,
+	const char *fix)
+{
+	static const enum check_level map[] = {CHECK_OK, CHECK_WARN, CHECK_FAIL};
+
+	report(ctx, map[lvl], fix, "%s", what);
+}
+
+// Userspace NIC drivers: IOMMU, vfio/uio, hugepages, /dev/vfio, and the devices of pci ports.
+static void check_pci(const struct config *cfg, struct check_ctx *c)
+{
+	const char *devs[64];
+	size_t n = 0;
+
+	for (unsigned b = 0; b < cfg->n_bridges; b++) {
+		const struct config_bridge *br = &cfg->bridges[b];
+		for (unsigned p = 0; p < br->n_ports; p++) {
+			const struct config_port *cp = &br->ports[p];
+			if (strcmp(cp->type, "pci") != 0)
+				continue;
+			for (unsigned o = 0; o < cp->n_opts && n < ARRAY_SIZE(devs); o++) {
+				if (strcmp(cp->opts[o].key, "pci") == 0)
+					devs[n++] = cp->opts[o].value;
+			}
+		}
+	}
+	pci_check_run(devs, n, check_pci_report, c);
 }
 
 unsigned check_run(const struct config *cfg, check_report_fn fn, void *ctx)
@@ -187,6 +252,7 @@ unsigned check_run(const struct config *cfg, check_report_fn fn, void *ctx)
 	}
 	check_dir(&c, "state directory", cfg->state_dir);
 	check_ports(cfg, &c);
+	check_pci(cfg, &c);
 	return c.failures;
 }
 

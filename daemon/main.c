@@ -31,15 +31,20 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: vswitchd [OPTIONS]\n"
 		"Userspace poll-mode virtual switch daemon (runs in the foreground).\n\n"
-		"  -c, --config FILE      configuration file (default " CONFIG_DEFAULT_PATH ")\n"
-		"  -s, --socket PATH      JSON-RPC control socket (default " RPC_SOCKET_DEFAULT ")\n"
-		"  -l, --log-level LEVEL  err, warn, notice, info or debug (default: from config, info)\n"
+		"  -c, --config FILE      configuration file\n"
+		"                         (default " CONFIG_DEFAULT_PATH ")\n"
+		"  -s, --socket PATH      JSON-RPC control socket, overrides daemon.socket\n"
+		"                         (default " RPC_SOCKET_DEFAULT ")\n"
+		"  -l, --log-level LEVEL  err, warn, notice, info or debug; overrides\n"
+		"                         daemon.log-level (default info)\n"
 		"  -p, --pidfile FILE     write and lock a pid file\n"
-		"      --check            validate the configuration and the host, print findings, exit\n"
+		"      --check            validate the configuration and the host, print the\n"
+		"                         findings with their fixes, exit 0 (ok) or 1\n"
 		"  -h, --help             this help\n"
 		"  -V, --version          print the version\n\n"
 		"Signals: SIGTERM/SIGINT stop cleanly, SIGHUP re-reads the configuration.\n"
-		"Documentation: docs/user-guide.md; control it with vsctl(8).\n");
+		"Exit status: 0 stopped cleanly, 1 configuration or start-up error, 2 bad usage.\n"
+		"Documentation: docs/user-guide.md; control it with vsctl (vsctl --help).\n");
 }
 
 static void on_stop(int signo, void *arg)
@@ -122,9 +127,7 @@ static int run(struct config *cfg, const char *pidfile)
 		LOG(ERR, "applying the configuration: %s", err.msg);
 		goto out_state;
 	}
-	for (unsigned i = 0; i < n_changes; i++)
-		LOG(INFO, "%s", changes[i]);
-	state_changes_free(changes, n_changes);
+	state_changes_free(changes, n_changes); // each change was logged by state.c
 	dp_set_change_hook(state_change_hook, NULL);
 
 	loop_signal(SIGTERM, on_stop, NULL);

@@ -76,6 +76,14 @@ static int add_change(char ***changes, unsigned *n, const char *fmt, ...)
 	return 0;
 }
 
+static bool mem_config_differs(const struct mem_config *a, const struct mem_config *b)
+{
+	// Field by field: memcmp would also compare padding.
+	return a->iova_mode != b->iova_mode || a->page_size != b->page_size ||
+		a->require_hugepages != b->require_hugepages ||
+		memcmp(a->budget, b->budget, sizeof(a->budget)) != 0;
+}
+
 static bool str_differs(const char *a, const char *b)
 {
 	if (a == NULL || b == NULL)
@@ -104,7 +112,7 @@ static void restart_only(const struct config *old, const struct config *new, cha
 		add_change(changes, n, "cpu %s", suffix);
 	if (old->dp.n_pkts != new->dp.n_pkts || old->dp.max_mtu != new->dp.max_mtu ||
 		old->dp.pkt_cache != new->dp.pkt_cache ||
-		memcmp(&old->mem, &new->mem, sizeof(old->mem)))
+		mem_config_differs(&old->mem, &new->mem))
 		add_change(changes, n, "memory %s", suffix);
 	if (old->rpc_max_clients != new->rpc_max_clients ||
 		old->rpc_idle_timeout_s != new->rpc_idle_timeout_s ||
@@ -116,7 +124,7 @@ int reload_run(char ***changes, unsigned *n_changes, struct err *err)
 {
 	struct config new;
 	char **bridge_changes = NULL;
-	unsigned n_bridge = 0;
+	unsigned n_bridge = 0, n_own;
 	int ret;
 
 	*changes = NULL;
@@ -134,12 +142,19 @@ int reload_run(char ***changes, unsigned *n_changes, struct err *err)
 		add_change(
 			changes, n_changes, "log level set to %s", log_level_name(new.log_level));
 	restart_only(running, &new, changes, n_changes);
+	n_own = *n_changes; // the bridge and port changes are logged by state.c
 	ret = state_apply_config(&new, &bridge_changes, &n_bridge, err);
 	for (unsigned i = 0; i < n_bridge; i++)
 		add_change(changes, n_changes, "%s", bridge_changes[i]);
 	state_changes_free(bridge_changes, n_bridge);
 	if (ret < 0) {
+		// reload_load() already switched to the file's log level: back to the running one.
+		log_set_level(running->log_level);
 		config_free(&new);
+		// Callers free the changes on success only.
+		state_changes_free(*changes, *n_changes);
+		*changes = NULL;
+		*n_changes = 0;
 		notify_ready();
 		return ret;
 	}
@@ -160,7 +175,7 @@ int reload_run(char ***changes, unsigned *n_changes, struct err *err)
 	running->rpc_idle_timeout_s = old.rpc_idle_timeout_s;
 	running->watchdog_sec = old.watchdog_sec;
 	config_free(&old);
-	for (unsigned i = 0; i < *n_changes; i++)
+	for (unsigned i = 0; i < n_own && i < *n_changes; i++)
 		LOG(INFO, "reload: %s", (*changes)[i]);
 	if (*n_changes == 0)
 		LOG(INFO, "reload: nothing changed");

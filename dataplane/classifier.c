@@ -37,13 +37,25 @@ struct cls_node {
 	struct cls_rule *rules; // control: priority order, best first
 };
 
+// Every node value v of a subtable has (v & m[i]) == v[i] for its mask words i (indexed like
+// cls_subtable.words[]): the bits all its rules agree on.
+struct cls_summary {
+	uint64_t m[FLOW_KEY_WORDS];
+	uint64_t v[FLOW_KEY_WORDS];
+};
+
 struct cls_subtable {
 	// Immutable once published.
 	struct flow_key mask;
 	uint8_t n_words;
 	uint8_t words[FLOW_KEY_WORDS]; // indices of the non-zero mask words
 	_Atomic(struct cls_slots *) slots; // worker: ro (acquire), control: rw (release)
+	// Summary of the nodes (NULL: none): a key that fails it matches no node, and the subtable
+	// is skipped without hashing. Immutable, replaced whole. worker: ro (acquire), control: rw
+	// (release); the old one is freed after a grace period.
+	_Atomic(const struct cls_summary *) sum;
 	// Control thread only.
+	bool sum_stale; // nodes were removed: the summary may be weaker than needed
 	unsigned n_nodes, n_tomb, n_rules;
 	uint32_t max_priority; // an upper bound; exact after cls_rerank()
 	bool max_stale;
@@ -81,7 +93,8 @@ static void cls_defer_free(void *p)
 		return;
 	// No memory to queue the callback: wait for the grace period here (rare).
 	while (rcu_synchronize(1000000) < 0)
-		LOG_RL(ERR, "", "a worker does not quiesce: still waiting to free a classifier object");
+		LOG_RL(ERR, "",
+			"a worker does not quiesce: still waiting to free a classifier object");
 	free(p);
 }
 
@@ -96,11 +109,16 @@ static __always_inline uint32_t cls_hash(const struct cls_subtable *st, const st
 
 		h = flow_key_hash_word(h, k->w[w] & st->mask.w[w]);
 	}
+#if defined(__SSE4_2__) && defined(__x86_64__)
+	// CRC32-C already spreads every input bit over the low bits: no finaliser needed.
+	return h;
+#else
 	return flow_key_hash_fini(h);
+#endif
 }
 
-static __always_inline bool cls_node_match(const struct cls_subtable *st,
-	const struct cls_node *node, const struct flow_key *k)
+static __always_inline bool cls_node_match(
+	const struct cls_subtable *st, const struct cls_node *node, const struct flow_key *k)
 {
 	uint64_t d = 0;
 
@@ -131,13 +149,66 @@ static __always_inline const struct cls_node *cls_probe(const struct cls_subtabl
 		if (v == 0)
 			return NULL;
 		if (v != CLS_TOMB && (v >> CLS_TAG_SHIFT) == tag) {
-			const struct cls_node *n = (const struct cls_node *)(uintptr_t)(v & CLS_PTR_MASK);
+			const struct cls_node *n =
+				(const struct cls_node *)(uintptr_t)(v & CLS_PTR_MASK);
 
 			if (n->hash == hash && cls_node_match(st, n, k))
 				return n;
 		}
 		i = (i + 1) & sl->mask;
 	}
+}
+
+// Publishes summary `want` for st unless it is the current one; on ENOMEM drops the summary
+// (no filtering is always correct).
+static void cls_summary_set(struct cls_subtable *st, const struct cls_summary *want)
+{
+	const struct cls_summary *cur = atomic_load_explicit(&st->sum, memory_order_relaxed);
+	struct cls_summary *n = NULL;
+
+	if (cur != NULL && memcmp(cur, want, sizeof(*want)) == 0)
+		return;
+	if ((n = malloc(sizeof(*n))) != NULL)
+		*n = *want;
+	// Pairs with the load-acquire in the lookups.
+	atomic_store_explicit(&st->sum, n, memory_order_release);
+	cls_defer_free((void *)cur);
+}
+
+// Weakens the summary so that value (masked) satisfies it. first: no node yet.
+static void cls_summary_add(struct cls_subtable *st, const struct flow_key *value, bool first)
+{
+	const struct cls_summary *cur = atomic_load_explicit(&st->sum, memory_order_relaxed);
+	struct cls_summary want;
+
+	if (cur == NULL && !first)
+		return; // no summary (out of memory once): stays without
+	memset(&want, 0, sizeof(want));
+	for (unsigned i = 0; i < st->n_words; i++) {
+		uint64_t v = value->w[st->words[i]];
+
+		if (first) {
+			want.m[i] = st->mask.w[st->words[i]];
+			want.v[i] = v & want.m[i];
+		} else {
+			want.m[i] = cur->m[i] & ~(cur->v[i] ^ v);
+			want.v[i] = cur->v[i] & want.m[i];
+		}
+	}
+	cls_summary_set(st, &want);
+}
+
+// False when the summary proves that no node of st can match k.
+static __always_inline bool cls_summary_ok(
+	const struct cls_subtable *st, const struct cls_summary *sum, const struct flow_key *k)
+{
+	uint64_t d = 0;
+
+	if (sum == NULL)
+		return true;
+	for (unsigned i = 0; i < st->n_words; i++)
+		d |= (k->w[st->words[i]] & sum->m[i]) ^ sum->v[i];
+	return d == 0;
 }
 
 // ---- vector of subtables ----
@@ -194,6 +265,8 @@ struct cls *cls_create(unsigned n_workers)
 static void cls_subtable_free_now(struct cls_subtable *st)
 {
 	struct cls_slots *sl = atomic_load_explicit(&st->slots, memory_order_relaxed);
+
+	free((void *)atomic_load_explicit(&st->sum, memory_order_relaxed));
 
 	for (uint32_t i = 0; sl != NULL && i <= sl->mask; i++) {
 		uint64_t v = atomic_load_explicit(&sl->s[i], memory_order_relaxed);
@@ -282,8 +355,8 @@ static void cls_slot_put(struct cls_slots *sl, const struct cls_node *n, bool *r
 			if (reused_tomb != NULL)
 				*reused_tomb = v == CLS_TOMB;
 			// Pairs with the load-acquire in cls_probe().
-			atomic_store_explicit(&sl->s[i], cls_slot_value(n, n->hash),
-				memory_order_release);
+			atomic_store_explicit(
+				&sl->s[i], cls_slot_value(n, n->hash), memory_order_release);
 			return;
 		}
 		i = (i + 1) & sl->mask;
@@ -304,7 +377,8 @@ static int cls_rebuild(struct cls_subtable *st, unsigned live)
 		uint64_t v = atomic_load_explicit(&old->s[i], memory_order_relaxed);
 
 		if (v != 0 && v != CLS_TOMB)
-			cls_slot_put(sl, (const struct cls_node *)(uintptr_t)(v & CLS_PTR_MASK), NULL);
+			cls_slot_put(
+				sl, (const struct cls_node *)(uintptr_t)(v & CLS_PTR_MASK), NULL);
 	}
 	// Pairs with the load-acquire in the lookups.
 	atomic_store_explicit(&st->slots, sl, memory_order_release);
@@ -313,8 +387,8 @@ static int cls_rebuild(struct cls_subtable *st, unsigned live)
 	return 0;
 }
 
-static struct cls_node *cls_node_find(const struct cls_subtable *st, const struct flow_key *value,
-	uint32_t hash)
+static struct cls_node *cls_node_find(
+	const struct cls_subtable *st, const struct flow_key *value, uint32_t hash)
 {
 	const struct cls_slots *sl = atomic_load_explicit(&st->slots, memory_order_relaxed);
 
@@ -375,6 +449,7 @@ int cls_insert(struct cls *c, struct cls_rule *r)
 		atomic_init(&node->best, r);
 		r->next = NULL;
 		r->node = node;
+		cls_summary_add(st, &r->value, st->n_nodes == 0);
 		sl = atomic_load_explicit(&st->slots, memory_order_relaxed);
 		cls_slot_put(sl, node, &reused);
 		st->n_nodes++;
@@ -442,6 +517,7 @@ void cls_remove(struct cls *c, struct cls_rule *r)
 		}
 		st->n_nodes--;
 		st->n_tomb++;
+		st->sum_stale = true;
 		cls_defer_free(node);
 	}
 	st->n_rules--;
@@ -455,12 +531,13 @@ void cls_remove(struct cls *c, struct cls_rule *r)
 		}
 		if (cls_publish(c) < 0) {
 			// Leave the empty subtable in the order: lookups find nothing in it. It is
-			// unreachable from sts, so free it only after every reader let go of the old
-			// order; the leak of one object on ENOMEM is accepted.
+			// unreachable from sts, so free it only after every reader let go of the
+			// old order; the leak of one object on ENOMEM is accepted.
 			LOG(WARN, "out of memory re-publishing the classifier order, ignoring");
 			return;
 		}
 		cls_defer_free(atomic_load_explicit(&st->slots, memory_order_relaxed));
+		cls_defer_free((void *)atomic_load_explicit(&st->sum, memory_order_relaxed));
 		cls_defer_free(st);
 		return;
 	}
@@ -490,6 +567,39 @@ static uint32_t cls_subtable_max(const struct cls_subtable *st)
 	return max;
 }
 
+// Exact summary of the current nodes (after removals made it weaker than it could be).
+static void cls_summary_rebuild(struct cls_subtable *st)
+{
+	const struct cls_slots *sl = atomic_load_explicit(&st->slots, memory_order_relaxed);
+	struct cls_summary want;
+	bool first = true;
+
+	memset(&want, 0, sizeof(want));
+	for (uint32_t i = 0; i <= sl->mask; i++) {
+		uint64_t s = atomic_load_explicit(&sl->s[i], memory_order_relaxed);
+		const struct cls_node *n;
+
+		if (s == 0 || s == CLS_TOMB)
+			continue;
+		n = (const struct cls_node *)(uintptr_t)(s & CLS_PTR_MASK);
+		for (unsigned w = 0; w < st->n_words; w++) {
+			uint64_t x = n->key.w[st->words[w]];
+
+			if (first) {
+				want.m[w] = st->mask.w[st->words[w]];
+				want.v[w] = x & want.m[w];
+			} else {
+				want.m[w] &= ~(want.v[w] ^ x);
+				want.v[w] &= want.m[w];
+			}
+		}
+		first = false;
+	}
+	if (!first)
+		cls_summary_set(st, &want);
+	st->sum_stale = false;
+}
+
 void cls_rerank(struct cls *c)
 {
 	const struct cls_pvec *pv = atomic_load_explicit(&c->pvec, memory_order_relaxed);
@@ -503,6 +613,8 @@ void cls_rerank(struct cls *c)
 			sum += atomic_load_explicit(&st->w[w].hits, memory_order_relaxed);
 		st->hits_delta = sum - st->hits_seen;
 		st->hits_seen = sum;
+		if (st->sum_stale)
+			cls_summary_rebuild(st);
 		if (st->max_stale) {
 			uint32_t m = cls_subtable_max(st);
 
@@ -530,10 +642,146 @@ unsigned cls_n_subtables(const struct cls *c)
 	return c->n_st;
 }
 
+// ---- wildcards: which bits of a key a lookup's result depends on ----
+
+#define CLS_WC_SCAN_SLOTS 32 // a subtable with more slots is un-wildcarded whole on a miss
+
+// Fields of struct flow_key as byte ranges, in the order a differing bit is looked for; `le`:
+// a number in host (little-endian) order, whose most significant byte comes last; `prefix`:
+// an address, narrowed to the prefix up to its first differing bit (other fields contribute
+// all the bits the subtable looks at: a prefix of a port would depend on each flow's port and
+// multiply the megaflow masks).
+static const struct {
+	uint8_t off, size;
+	bool le, prefix;
+} cls_fields[] = {
+	{24, 4, false, true}, // nw_src
+	{28, 4, false, true}, // nw_dst
+	{40, 16, false, true}, // ipv6_src (ARP: sha)
+	{56, 16, false, true}, // ipv6_dst (ARP: tha)
+	{14, 2, true, false}, // tp_src
+	{22, 2, true, false}, // tp_dst
+	{8, 6, false, false}, // eth_dst
+	{16, 6, false, false}, // eth_src
+	{0, 2, true, false}, // in_port
+	{2, 2, true, false}, // vlan_tci
+	{4, 2, true, false}, // eth_type
+	{6, 1, true, false}, // nw_proto
+	{7, 1, true, false}, // nw_tos
+	{32, 2, true, false}, // tcp_flags
+	{34, 2, true, false}, // arp_op
+	{36, 4, true, false}, // nw_frag (+ padding)
+};
+
+// Adds to wc bits that prove (k & mask) != value (value masked, known to differ), in the field
+// where that adds the fewest new bits: an address's prefix up to its first differing bit (most
+// significant first), or another field's masked bits. Prefixes keep megaflow masks few and
+// wide: traffic from 10/8 against rules on 11.0.0.0/L un-wildcards nw_src/8 whatever L.
+static void cls_wc_differ(const struct flow_key *k, const struct flow_key *value,
+	const struct flow_key *mask, struct flow_key *wc)
+{
+	const uint8_t *kb = (const uint8_t *)k, *vb = (const uint8_t *)value;
+	const uint8_t *mb = (const uint8_t *)mask;
+	uint8_t *wb = (uint8_t *)wc, best_pre[16];
+	unsigned best_cost = UINT32_MAX, best_f = 0;
+
+	for (unsigned f = 0; f < ARRAY_SIZE(cls_fields); f++) {
+		unsigned cost = 0, n = cls_fields[f].size;
+		bool found = false;
+		uint8_t pre[16];
+
+		memset(pre, 0, sizeof(pre));
+		for (unsigned j = 0; j < n; j++) {
+			unsigned b = cls_fields[f].off + (cls_fields[f].le ? n - 1 - j : j);
+			uint8_t d = (uint8_t)((kb[b] & mb[b]) ^ vb[b]);
+
+			if (!cls_fields[f].prefix) {
+				pre[j] = mb[b];
+				found |= d != 0;
+				continue;
+			}
+			if (found)
+				break;
+			if (d == 0) {
+				pre[j] = 0xff;
+				continue;
+			}
+			// Bits from the most significant down to the first differing one.
+			pre[j] = (uint8_t)(0xff << (31 - __builtin_clz(d)));
+			found = true;
+		}
+		if (!found)
+			continue;
+		for (unsigned j = 0; j < n; j++) {
+			unsigned b = cls_fields[f].off + (cls_fields[f].le ? n - 1 - j : j);
+
+			cost += (unsigned)__builtin_popcount(pre[j] & (uint8_t)~wb[b]);
+		}
+		if (cost < best_cost) {
+			best_cost = cost;
+			best_f = f;
+			memcpy(best_pre, pre, sizeof(pre));
+		}
+	}
+	if (best_cost == UINT32_MAX) {
+		// No differing bit (cannot happen for a real mismatch): the whole mask, to be safe.
+		for (unsigned w = 0; w < FLOW_KEY_WORDS; w++)
+			wc->w[w] |= mask->w[w];
+		return;
+	}
+	for (unsigned j = 0; j < cls_fields[best_f].size; j++) {
+		unsigned n = cls_fields[best_f].size;
+		unsigned b = cls_fields[best_f].off + (cls_fields[best_f].le ? n - 1 - j : j);
+
+		wb[b] |= best_pre[j];
+	}
+}
+
+static void cls_wc_mask(const struct cls_subtable *st, struct flow_key *wc)
+{
+	for (unsigned i = 0; i < st->n_words; i++)
+		wc->w[st->words[i]] |= st->mask.w[st->words[i]];
+}
+
+// k was excluded by the subtable's summary.
+static void cls_wc_summary(const struct cls_subtable *st, const struct cls_summary *sum,
+	const struct flow_key *k, struct flow_key *wc)
+{
+	struct flow_key m, v;
+
+	memset(&m, 0, sizeof(m));
+	memset(&v, 0, sizeof(v));
+	for (unsigned i = 0; i < st->n_words; i++) {
+		m.w[st->words[i]] = sum->m[i];
+		v.w[st->words[i]] = sum->v[i];
+	}
+	cls_wc_differ(k, &v, &m, wc);
+}
+
+// k matched no node of the subtable: a differing prefix per node when there are few, else the
+// whole mask.
+static void cls_wc_nomatch(const struct cls_subtable *st, const struct cls_slots *sl,
+	const struct flow_key *k, struct flow_key *wc)
+{
+	if (sl->mask + 1 > CLS_WC_SCAN_SLOTS) {
+		cls_wc_mask(st, wc);
+		return;
+	}
+	for (uint32_t i = 0; i <= sl->mask; i++) {
+		// Pairs with the store-release in cls_slot_put().
+		uint64_t v = atomic_load_explicit(&sl->s[i], memory_order_acquire);
+
+		if (v != 0 && v != CLS_TOMB)
+			cls_wc_differ(k,
+				&((const struct cls_node *)(uintptr_t)(v & CLS_PTR_MASK))->key,
+				&st->mask, wc);
+	}
+}
+
 // ---- lookups ----
 
-const struct cls_rule *cls_lookup(const struct cls *c, const struct flow_key *k, unsigned worker,
-	unsigned *n_searched)
+const struct cls_rule *cls_lookup(
+	const struct cls *c, const struct flow_key *k, unsigned worker, unsigned *n_searched)
 {
 	// Pairs with the store-release in cls_publish().
 	const struct cls_pvec *pv = atomic_load_explicit(&c->pvec, memory_order_acquire);
@@ -550,6 +798,9 @@ const struct cls_rule *cls_lookup(const struct cls *c, const struct flow_key *k,
 		if ((int64_t)pv->e[i].max_priority <= best_prio)
 			break;
 		searched++;
+		// Pairs with the store-release in cls_summary_set().
+		if (!cls_summary_ok(st, atomic_load_explicit(&st->sum, memory_order_acquire), k))
+			continue;
 		sl = atomic_load_explicit(&st->slots, memory_order_acquire);
 		n = cls_probe(st, sl, k, cls_hash(st, k));
 		if (n == NULL)
@@ -561,7 +812,8 @@ const struct cls_rule *cls_lookup(const struct cls *c, const struct flow_key *k,
 			if (worker < st->n_workers) {
 				_Atomic uint64_t *h = &((struct cls_subtable *)st)->w[worker].hits;
 
-				atomic_store_explicit(h, atomic_load_explicit(h, memory_order_relaxed) + 1,
+				atomic_store_explicit(h,
+					atomic_load_explicit(h, memory_order_relaxed) + 1,
 					memory_order_relaxed);
 			}
 		}
@@ -572,7 +824,7 @@ const struct cls_rule *cls_lookup(const struct cls *c, const struct flow_key *k,
 }
 
 unsigned cls_lookup_burst(const struct cls *c, const struct flow_key *const *keys, unsigned n,
-	const struct cls_rule **out, unsigned worker)
+	const struct cls_rule **out, unsigned worker, struct flow_key *wc)
 {
 	// Pairs with the store-release in cls_publish().
 	const struct cls_pvec *pv = atomic_load_explicit(&c->pvec, memory_order_acquire);
@@ -587,11 +839,14 @@ unsigned cls_lookup_burst(const struct cls *c, const struct flow_key *const *key
 	for (unsigned i = 0; i < n; i++) {
 		out[i] = NULL;
 		best_prio[i] = -1;
+		if (wc != NULL)
+			memset(&wc[i], 0, sizeof(wc[i]));
 	}
 	for (unsigned e = 0; e < pv->n && open != 0; e++) {
 		const struct cls_subtable *st = pv->e[e].st;
 		int64_t maxp = pv->e[e].max_priority;
 		const struct cls_slots *sl;
+		const struct cls_summary *sum;
 		uint64_t m, todo = 0;
 		uint64_t hits = 0;
 
@@ -606,6 +861,22 @@ unsigned cls_lookup_burst(const struct cls *c, const struct flow_key *const *key
 		}
 		if (todo == 0)
 			break;
+		searched += (unsigned)__builtin_popcountll(todo);
+		// Pairs with the store-release in cls_summary_set().
+		sum = atomic_load_explicit(&st->sum, memory_order_acquire);
+		if (sum != NULL) {
+			for (m = todo; m != 0; m &= m - 1) {
+				unsigned i = (unsigned)__builtin_ctzll(m);
+
+				if (!cls_summary_ok(st, sum, keys[i])) {
+					todo &= ~(1ULL << i);
+					if (wc != NULL)
+						cls_wc_summary(st, sum, keys[i], &wc[i]);
+				}
+			}
+			if (todo == 0)
+				continue;
+		}
 		sl = atomic_load_explicit(&st->slots, memory_order_acquire);
 		for (m = todo; m != 0; m &= m - 1) {
 			unsigned i = (unsigned)__builtin_ctzll(m);
@@ -618,10 +889,15 @@ unsigned cls_lookup_burst(const struct cls *c, const struct flow_key *const *key
 			const struct cls_node *nd = cls_probe(st, sl, keys[i], hash[i]);
 			struct cls_rule *r;
 
-			searched++;
-			if (nd == NULL)
+			if (nd == NULL) {
+				if (wc != NULL)
+					cls_wc_nomatch(st, sl, keys[i], &wc[i]);
 				continue;
-			r = atomic_load_explicit(&((struct cls_node *)nd)->best, memory_order_acquire);
+			}
+			if (wc != NULL)
+				cls_wc_mask(st, &wc[i]);
+			r = atomic_load_explicit(
+				&((struct cls_node *)nd)->best, memory_order_acquire);
 			if (r != NULL && (int64_t)r->priority > best_prio[i]) {
 				out[i] = r;
 				best_prio[i] = r->priority;
@@ -631,7 +907,8 @@ unsigned cls_lookup_burst(const struct cls *c, const struct flow_key *const *key
 		if (hits != 0 && worker < st->n_workers) {
 			_Atomic uint64_t *h = &((struct cls_subtable *)st)->w[worker].hits;
 
-			atomic_store_explicit(h, atomic_load_explicit(h, memory_order_relaxed) + hits,
+			atomic_store_explicit(h,
+				atomic_load_explicit(h, memory_order_relaxed) + hits,
 				memory_order_relaxed);
 		}
 	}
@@ -656,11 +933,15 @@ unsigned cls_explain(const struct cls *c, const struct flow_key *k, struct cls_e
 		if ((int64_t)pv->e[i].max_priority <= best_prio) {
 			s.skipped = true;
 		} else {
-			const struct cls_slots *sl = atomic_load_explicit(&st->slots,
-				memory_order_acquire);
-			const struct cls_node *n = cls_probe(st, sl, k, cls_hash(st, k));
+			const struct cls_slots *sl =
+				atomic_load_explicit(&st->slots, memory_order_acquire);
+			const struct cls_summary *sum =
+				atomic_load_explicit(&st->sum, memory_order_acquire);
+			const struct cls_node *n = cls_summary_ok(st, sum, k)
+				? cls_probe(st, sl, k, cls_hash(st, k))
+				: NULL;
 			struct cls_rule *r = n ? atomic_load_explicit(&((struct cls_node *)n)->best,
-							memory_order_acquire)
+							 memory_order_acquire)
 					       : NULL;
 
 			s.found = r;

@@ -66,17 +66,23 @@ unsigned cls_n_subtables(const struct cls *c);
 // The highest-priority rule matching k, or NULL. *n_searched (may be NULL) gets how many
 // subtables were probed. worker < n_workers counts the hit for ranking; any other value counts
 // nothing (control-thread lookups).
-const struct cls_rule *cls_lookup(const struct cls *c, const struct flow_key *k, unsigned worker,
-	unsigned *n_searched);
+const struct cls_rule *cls_lookup(
+	const struct cls *c, const struct flow_key *k, unsigned worker, unsigned *n_searched);
 // Same for n <= CLS_BURST keys at once: subtable by subtable, hashing and prefetching all the
 // packets still unresolved before probing, so that memory latency overlaps. out[i] gets the
-// result for keys[i]; the return value is the total number of subtable probes.
+// result for keys[i]; the return value is the number of subtables considered in all.
+// wc (NULL: not wanted) gets, per key, the bits the result depends on ("wildcards"): every key
+// k' with (k' & wc[i]) == (keys[i] & wc[i]) gets the same result from the classifier as it is
+// now. Subtables that matched contribute their whole mask; subtables that did not, only a
+// prefix of one field per rule that proves the mismatch (a whole mask when they hold many
+// values). The basis of the megaflow cache (flow_cache.h).
 unsigned cls_lookup_burst(const struct cls *c, const struct flow_key *const *keys, unsigned n,
-	const struct cls_rule **out, unsigned worker);
+	const struct cls_rule **out, unsigned worker, struct flow_key *wc);
 
 // One step of a lookup as cls_explain() reports it.
 struct cls_explain_step {
-	const struct flow_key *mask; // the subtable's mask (valid while the classifier is unchanged)
+	const struct flow_key
+		*mask; // the subtable's mask (valid while the classifier is unchanged)
 	uint32_t max_priority;
 	unsigned n_rules;
 	const struct cls_rule *found; // NULL: no rule with k's masked value

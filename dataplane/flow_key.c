@@ -63,7 +63,8 @@ static uint8_t flow_key_ipv6_proto(const struct pkt *p, const uint8_t *d, struct
 				k->nw_frag = FLOW_FRAG_ANY;
 				if (fo & 0xfff8)
 					k->nw_frag |= FLOW_FRAG_LATER;
-				// Later fragments carry no L4 header: the next header is the protocol.
+				// Later fragments carry no L4 header: the next header is the
+				// protocol.
 				return fh->next;
 			}
 			hlen = sizeof(*fh);
@@ -116,7 +117,8 @@ static void flow_key_l4(const struct pkt *p, const uint8_t *d, struct flow_key *
 
 		k->tp_src = net_get_be16(&th->sport);
 		k->tp_dst = net_get_be16(&th->dport);
-		k->tcp_flags = (uint16_t)(((th->off & 0x0f) << 8 | th->flags) & FLOW_TCP_FLAGS_MASK);
+		k->tcp_flags =
+			(uint16_t)(((th->off & 0x0f) << 8 | th->flags) & FLOW_TCP_FLAGS_MASK);
 		break;
 	}
 	case NET_IPPROTO_UDP:

@@ -120,8 +120,8 @@ static __always_inline bool flow_key_equal(const struct flow_key *a, const struc
 }
 
 // Does key k match (value, mask)? value must be pre-masked.
-static inline bool flow_key_match(const struct flow_key *k, const struct flow_key *value,
-	const struct flow_key *mask)
+static inline bool flow_key_match(
+	const struct flow_key *k, const struct flow_key *value, const struct flow_key *mask)
 {
 	uint64_t d = 0;
 

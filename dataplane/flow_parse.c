@@ -129,8 +129,8 @@ static const struct fp_shortcut fp_shortcuts[] = {
 	{"icmp6", NET_ETH_P_IPV6, NET_IPPROTO_ICMPV6},
 };
 
-static const char *const fp_tcp_flag_names[] = {"fin", "syn", "rst", "psh", "ack", "urg", "ece",
-	"cwr", "ns"};
+static const char *const fp_tcp_flag_names[] = {
+	"fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr", "ns"};
 
 // Parser state.
 struct fp {
@@ -145,8 +145,8 @@ struct fp {
 	unsigned actions_col;
 };
 
-static int __printf(5, 6) fp_err(struct fp *fp, size_t off, size_t tlen, const char *field,
-	const char *fmt, ...)
+static int __printf(5, 6)
+	fp_err(struct fp *fp, size_t off, size_t tlen, const char *field, const char *fmt, ...)
 {
 	char what[300];
 	va_list ap;
@@ -216,17 +216,18 @@ static void fp_prefix_mask(uint8_t *mask, unsigned bytes, unsigned plen)
 }
 
 // "A.B.C.D" or "A.B.C.D/N" or "A.B.C.D/M.M.M.M" (IPv4) / IPv6 equivalents. *errmsg set on error.
-static int fp_ip(const char *v, int af, uint8_t *addr, uint8_t *mask, bool allow_mask,
-	const char **errmsg)
+static int fp_ip(
+	const char *v, int af, uint8_t *addr, uint8_t *mask, bool allow_mask, const char **errmsg)
 {
 	unsigned bytes = af == AF_INET ? 4 : 16, maxp = bytes * 8;
 	char buf[INET6_ADDRSTRLEN + 1];
 	const char *slash = strchr(v, '/');
 	size_t alen = slash ? (size_t)(slash - v) : strlen(v);
 
-	*errmsg = af == AF_INET ? "expected an IPv4 address like 10.0.0.1, optionally with /PREFIX "
-				  "or /MASK"
-				: "expected an IPv6 address like 2001:db8::1, optionally with /PREFIX";
+	*errmsg = af == AF_INET
+		? "expected an IPv4 address like 10.0.0.1, optionally with /PREFIX "
+		  "or /MASK"
+		: "expected an IPv6 address like 2001:db8::1, optionally with /PREFIX";
 	if (alen == 0 || alen >= sizeof(buf))
 		return -EINVAL;
 	memcpy(buf, v, alen);
@@ -325,7 +326,8 @@ static const struct fp_field *fp_field_find(const char *name, size_t n)
 static const struct fp_shortcut *fp_shortcut_find(const char *name, size_t n)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(fp_shortcuts); i++) {
-		if (strlen(fp_shortcuts[i].name) == n && strncmp(fp_shortcuts[i].name, name, n) == 0)
+		if (strlen(fp_shortcuts[i].name) == n &&
+			strncmp(fp_shortcuts[i].name, name, n) == 0)
 			return &fp_shortcuts[i];
 	}
 	return NULL;
@@ -333,8 +335,8 @@ static const struct fp_shortcut *fp_shortcut_find(const char *name, size_t n)
 
 // Merges (value, mask) bytes at key offset off into the spec: fails when the bits overlap an
 // earlier setting with a different value ("ip,arp" or "tcp,nw_proto=17").
-static bool fp_merge(struct flow_spec *spec, unsigned off, const uint8_t *v, const uint8_t *m,
-	unsigned size)
+static bool fp_merge(
+	struct flow_spec *spec, unsigned off, const uint8_t *v, const uint8_t *m, unsigned size)
 {
 	uint8_t *sv = (uint8_t *)&spec->value + off, *sm = (uint8_t *)&spec->mask + off;
 
@@ -394,8 +396,8 @@ static int fp_shortcut_apply(struct fp *fp, const struct fp_shortcut *sc, size_t
 }
 
 // "value" or "value/mask": value at most max, mask at most full (default full).
-static int fp_int_mask(const char *v, uint64_t max, uint64_t full, bool allow_mask, uint64_t *val,
-	uint64_t *mask)
+static int fp_int_mask(
+	const char *v, uint64_t max, uint64_t full, bool allow_mask, uint64_t *val, uint64_t *mask)
 {
 	const char *slash = strchr(v, '/');
 	char buf[32];
@@ -415,8 +417,8 @@ static int fp_int_mask(const char *v, uint64_t max, uint64_t full, bool allow_ma
 	return 0;
 }
 
-static int fp_field_set(struct fp *fp, const struct fp_field *f, const char *v, size_t off,
-	size_t tlen)
+static int fp_field_set(
+	struct fp *fp, const struct fp_field *f, const char *v, size_t off, size_t tlen)
 {
 	struct flow_spec *spec = fp->spec;
 	bool masks = fp->mode != FLOW_PARSE_PACKET;
@@ -448,7 +450,8 @@ static int fp_field_set(struct fp *fp, const struct fp_field *f, const char *v, 
 
 		memset(m, 0xff, 6);
 		if (slash != NULL) {
-			if (!masks || (size_t)(slash - v) >= sizeof(buf) || fp_mac(slash + 1, m) < 0)
+			if (!masks || (size_t)(slash - v) >= sizeof(buf) ||
+				fp_mac(slash + 1, m) < 0)
 				return fp_err(fp, off, tlen, f->name,
 					masks ? "invalid mask: expected xx:xx:xx:xx:xx:xx after '/'"
 					      : "a packet field takes no mask");
@@ -472,8 +475,8 @@ static int fp_field_set(struct fp *fp, const struct fp_field *f, const char *v, 
 		break;
 	case T_U8:
 	case T_U16:
-		if ((ret = fp_int_mask(v, f->max, f->type == T_U8 ? 0xff : 0xffff, masks, &x,
-			     &xm)) < 0)
+		if ((ret = fp_int_mask(
+			     v, f->max, f->type == T_U8 ? 0xff : 0xffff, masks, &x, &xm)) < 0)
 			return fp_err(fp, off, tlen, f->name,
 				ret == -ERANGE ? "value out of range: expected 0 to %u%s"
 					       : "expected an integer 0 to %u%s",
@@ -502,7 +505,8 @@ static int fp_field_set(struct fp *fp, const struct fp_field *f, const char *v, 
 	case T_PCP:
 		if (fp_uint(v, 7, &x) < 0)
 			return fp_err(fp, off, tlen, f->name, "expected a VLAN priority 0 to 7");
-		ok = fp_merge16(spec, f->off, (uint16_t)(FLOW_VLAN_PRESENT | x << FLOW_VLAN_PCP_SHIFT),
+		ok = fp_merge16(spec, f->off,
+			(uint16_t)(FLOW_VLAN_PRESENT | x << FLOW_VLAN_PCP_SHIFT),
 			FLOW_VLAN_PRESENT | FLOW_VLAN_PCP_MASK);
 		break;
 	case T_TCI:
@@ -555,8 +559,8 @@ static int fp_field_set(struct fp *fp, const struct fp_field *f, const char *v, 
 	case T_TCPFLAGS: {
 		uint16_t tv, tm;
 
-		if (fp_tcp_flags(v, &tv, &tm) < 0 || (!masks && tm != FLOW_TCP_FLAGS_MASK &&
-							     v[0] != '+' && v[0] != '-'))
+		if (fp_tcp_flags(v, &tv, &tm) < 0 ||
+			(!masks && tm != FLOW_TCP_FLAGS_MASK && v[0] != '+' && v[0] != '-'))
 			return fp_err(fp, off, tlen, f->name,
 				"expected flags like +syn-ack (fin syn rst psh ack urg ece cwr ns) "
 				"or a value 0 to 0xfff with an optional /MASK");
@@ -565,7 +569,8 @@ static int fp_field_set(struct fp *fp, const struct fp_field *f, const char *v, 
 	}
 	}
 	if (!ok)
-		return fp_err(fp, off, tlen, f->name, "conflicts with a value set earlier in the flow");
+		return fp_err(
+			fp, off, tlen, f->name, "conflicts with a value set earlier in the flow");
 	if (f->off == FK(nw_proto) && fp->nw_proto_col == 0)
 		fp->nw_proto_col = (unsigned)off + 1;
 	return 0;
@@ -683,8 +688,8 @@ static int fp_check_prereqs(struct fp *fp)
 struct fp_setf {
 	const char *name;
 	uint8_t type; // enum flow_act_type
-	uint8_t val; // enum fp_type for the value: T_MAC, T_IP4, T_IP6, T_U16, T_DSCP, T_ECN, T_VID,
-		     // T_PCP
+	uint8_t val; // enum fp_type for the value: T_MAC, T_IP4, T_IP6, T_U16, T_DSCP, T_ECN,
+		     // T_VID, T_PCP
 	uint8_t prereq;
 };
 
@@ -741,8 +746,8 @@ static const struct fp_setf *fp_setf_find(const char *name)
 }
 
 // Fills a set-field action's value. 0 or -EINVAL with *emsg.
-static int fp_setf_value(const struct fp_setf *sf, const char *v, struct flow_action *a,
-	const char **emsg)
+static int fp_setf_value(
+	const struct fp_setf *sf, const char *v, struct flow_action *a, const char **emsg)
 {
 	uint8_t m[16];
 	uint64_t x;
@@ -826,13 +831,14 @@ static int fp_action(struct fp *fp, const char *tok, size_t off, size_t tlen, bo
 		return 0;
 	}
 	if (spec->n_actions == FLOW_MAX_ACTIONS)
-		return fp_err(fp, off, tlen, "actions", "too many actions (max %d)",
-			FLOW_MAX_ACTIONS);
+		return fp_err(
+			fp, off, tlen, "actions", "too many actions (max %d)", FLOW_MAX_ACTIONS);
 	if (strcmp(name, "resubmit") == 0 || strcmp(name, "goto_table") == 0 ||
 		strcmp(name, "controller") == 0 || strcmp(name, "local") == 0 ||
 		strcmp(name, "meter") == 0 || strcmp(name, "group") == 0)
 		return fp_err(fp, off, tlen, "actions",
-			"%s is not supported (one table, no controller, no meters or groups)", name);
+			"%s is not supported (one table, no controller, no meters or groups)",
+			name);
 	a = &spec->actions[spec->n_actions];
 	memset(a, 0, sizeof(*a));
 	if (arg == NULL) {
@@ -862,8 +868,8 @@ static int fp_action(struct fp *fp, const char *tok, size_t off, size_t tlen, bo
 		if (strcmp(name, "output") == 0 || strcmp(name, "mirror") == 0 ||
 			strcmp(name, "push_vlan") == 0 || strcmp(name, "set_field") == 0 ||
 			strncmp(name, "mod_", 4) == 0)
-			return fp_err(fp, off, tlen, "actions", "%s needs an argument (%s:...)", name,
-				name);
+			return fp_err(fp, off, tlen, "actions", "%s needs an argument (%s:...)",
+				name, name);
 		// A bare word is a port, as in ovs-ofctl ("actions=vm2").
 		if (!fp_port_name_ok(tok))
 			return fp_err(fp, off, tlen, "actions",
@@ -894,7 +900,8 @@ static int fp_action(struct fp *fp, const char *tok, size_t off, size_t tlen, bo
 	if (strcmp(name, "mod_nw_tos") == 0) {
 		if (fp_uint(arg, 255, &x) < 0 || (x & 3))
 			return fp_err(fp, off, tlen, "actions",
-				"mod_nw_tos: expected a TOS value 0 to 252 with the ECN bits clear");
+				"mod_nw_tos: expected a TOS value 0 to 252 with the ECN bits "
+				"clear");
 		if (!fp_is_ip(spec))
 			return fp_err(fp, off, tlen, "actions",
 				"mod_nw_tos needs an IP match (add ip or ipv6)");
@@ -917,9 +924,11 @@ static int fp_action(struct fp *fp, const char *tok, size_t off, size_t tlen, bo
 					"set_field: expected set_field:VALUE->FIELD");
 			if ((sf = fp_setf_find(arrow + 2)) == NULL)
 				return fp_err(fp, off, tlen, "actions",
-					"set_field: cannot set '%s' (valid: eth_src, eth_dst, ip_src, "
+					"set_field: cannot set '%s' (valid: eth_src, eth_dst, "
+					"ip_src, "
 					"ip_dst, ipv6_src, ipv6_dst, tcp_src/dst, udp_src/dst, "
-					"sctp_src/dst, tp_src/dst, ip_dscp, ip_ecn, vlan_vid, vlan_pcp)",
+					"sctp_src/dst, tp_src/dst, ip_dscp, ip_ecn, vlan_vid, "
+					"vlan_pcp)",
 					arrow + 2);
 			snprintf(vbuf, sizeof(vbuf), "%.*s", (int)(arrow - arg), arg);
 			value = vbuf;
@@ -933,8 +942,10 @@ static int fp_action(struct fp *fp, const char *tok, size_t off, size_t tlen, bo
 			if (sf == NULL)
 				return fp_err(fp, off, tlen, "actions",
 					"unknown action '%s' (valid: output, mirror, push_vlan, "
-					"set_field, mod_vlan_vid, mod_vlan_pcp, mod_dl_src, mod_dl_dst, "
-					"mod_nw_src, mod_nw_dst, mod_tp_src, mod_tp_dst, mod_nw_tos, "
+					"set_field, mod_vlan_vid, mod_vlan_pcp, mod_dl_src, "
+					"mod_dl_dst, "
+					"mod_nw_src, mod_nw_dst, mod_tp_src, mod_tp_dst, "
+					"mod_nw_tos, "
 					"mod_nw_ecn, normal, flood, drop, in_port, strip_vlan, "
 					"dec_ttl)",
 					name);
@@ -989,14 +1000,15 @@ static int fp_actions(struct fp *fp, size_t start)
 		return fp_err(fp, first > 0 ? first - 1 : 0, 1, "actions",
 			"no actions given (write actions=drop to drop)");
 	if (drop && fp->spec->n_actions > 0)
-		return fp_err(fp, drop_col - 1, 4, "actions", "drop cannot be combined with other actions");
+		return fp_err(fp, drop_col - 1, 4, "actions",
+			"drop cannot be combined with other actions");
 	return 0;
 }
 
 // ---- the whole text ----
 
-static int fp_meta(struct fp *fp, const char *key, const char *v, size_t off, size_t tlen,
-	bool *done)
+static int fp_meta(
+	struct fp *fp, const char *key, const char *v, size_t off, size_t tlen, bool *done)
 {
 	struct flow_spec *spec = fp->spec;
 	uint64_t x, m;
@@ -1034,8 +1046,8 @@ static int fp_meta(struct fp *fp, const char *key, const char *v, size_t off, si
 				return fp_err(fp, off, tlen, key, "expected a 64-bit cookie mask");
 		}
 		if (fp_uint(v, UINT64_MAX, &x) < 0)
-			return fp_err(fp, off, tlen, key,
-				"expected a 64-bit cookie (decimal or 0x hex)");
+			return fp_err(
+				fp, off, tlen, key, "expected a 64-bit cookie (decimal or 0x hex)");
 		spec->cookie = x & m;
 		spec->cookie_mask = m;
 		spec->has |= FLOW_HAS_COOKIE;
@@ -1080,7 +1092,8 @@ int flow_parse(const char *s, size_t len, enum flow_parse_mode mode, struct flow
 	for (size_t j = 0; j < len; j++) {
 		if (s[j] == '\0' || (unsigned char)s[j] >= 0x80 ||
 			(iscntrl((unsigned char)s[j]) && !isspace((unsigned char)s[j])))
-			return fp_err(&fp, j, 1, "flow", "invalid character (only printable ASCII)");
+			return fp_err(
+				&fp, j, 1, "flow", "invalid character (only printable ASCII)");
 	}
 	while (i < len) {
 		char tok[FP_TOKEN_MAX];
@@ -1129,11 +1142,13 @@ int flow_parse(const char *s, size_t len, enum flow_parse_mode mode, struct flow
 				strcmp(tok, "cookie") == 0)
 				return fp_err(&fp, b, tlen, tok, "expected %s=VALUE", tok);
 			return fp_err(&fp, b, tlen, tok,
-				"unknown field or keyword (fields: in_port, dl_src, dl_dst, dl_type, "
+				"unknown field or keyword (fields: in_port, dl_src, dl_dst, "
+				"dl_type, "
 				"dl_vlan, dl_vlan_pcp, nw_src, nw_dst, nw_proto, nw_tos, ip_dscp, "
 				"ip_ecn, nw_frag, ipv6_src, ipv6_dst, tp_src, tp_dst, tcp_flags, "
 				"icmp_type, icmp_code, arp_op, arp_spa, arp_tpa, arp_sha, arp_tha; "
-				"shortcuts: ip, ipv6, arp, tcp, udp, sctp, icmp, tcp6, udp6, sctp6, "
+				"shortcuts: ip, ipv6, arp, tcp, udp, sctp, icmp, tcp6, udp6, "
+				"sctp6, "
 				"icmp6)");
 		}
 		tok[klen] = '\0';
@@ -1454,13 +1469,14 @@ static void fmt_actions(struct fbuf *f, const struct flow_action *acts, unsigned
 		case FLOW_ACT_SET_ETH_SRC:
 		case FLOW_ACT_SET_ETH_DST:
 			fb_add(f, "mod_dl_%s:%02x:%02x:%02x:%02x:%02x:%02x",
-				x->type == FLOW_ACT_SET_ETH_SRC ? "src" : "dst", mac[0], mac[1], mac[2],
-				mac[3], mac[4], mac[5]);
+				x->type == FLOW_ACT_SET_ETH_SRC ? "src" : "dst", mac[0], mac[1],
+				mac[2], mac[3], mac[4], mac[5]);
 			break;
 		case FLOW_ACT_SET_IPV4_SRC:
 		case FLOW_ACT_SET_IPV4_DST:
 			inet_ntop(AF_INET, &x->ip4, a, sizeof(a));
-			fb_add(f, "mod_nw_%s:%s", x->type == FLOW_ACT_SET_IPV4_SRC ? "src" : "dst", a);
+			fb_add(f, "mod_nw_%s:%s", x->type == FLOW_ACT_SET_IPV4_SRC ? "src" : "dst",
+				a);
 			break;
 		case FLOW_ACT_SET_IPV6_SRC:
 		case FLOW_ACT_SET_IPV6_DST:

@@ -71,7 +71,8 @@ struct flow_spec {
 	uint16_t idle_timeout; // seconds, 0 = none
 	uint16_t hard_timeout;
 	uint64_t cookie;
-	uint64_t cookie_mask; // filters (del/mod/dump): which cookie bits must equal; add: ~0 if given
+	uint64_t cookie_mask; // filters (del/mod/dump): which cookie bits must equal; add: ~0 if
+			      // given
 	unsigned has; // FLOW_HAS_*
 	unsigned n_actions; // 0 with FLOW_HAS_ACTIONS = drop
 	struct flow_action actions[FLOW_MAX_ACTIONS];

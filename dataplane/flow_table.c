@@ -23,12 +23,14 @@ LOG_MODULE("flow");
 
 STATIC_ASSERT(FLOW_MAX_WORKERS == WORKER_MAX, "one flow cache per worker");
 STATIC_ASSERT(PKT_BURST <= CLS_BURST, "a burst fits a classifier batch");
+STATIC_ASSERT(FLOW_MCACHE_SETS == PL_MAX_BRIDGES, "one megaflow mask set per bridge");
 
 #define FLOW_RERANK_S 1
 
 // Per-worker caches, shared by every table: allocated with the first table, freed with the last
 // (no worker can be in flow_table_process() then). worker: rw own slot, control: creates/frees.
 static struct flow_cache *flow_caches[FLOW_MAX_WORKERS];
+static struct flow_mcache *flow_mcaches[FLOW_MAX_WORKERS];
 static unsigned flow_n_caches;
 static unsigned flow_n_tables;
 // Control thread only.
@@ -54,7 +56,8 @@ static void flow_defer_free(void *p)
 	if (rcu_defer(free, p) == 0)
 		return;
 	while (rcu_synchronize(1000000) < 0)
-		LOG_RL(ERR, "", "a worker does not quiesce: still waiting to free flow table state");
+		LOG_RL(ERR, "",
+			"a worker does not quiesce: still waiting to free flow table state");
 	free(p);
 }
 
@@ -73,6 +76,11 @@ static int flow_caches_reserve(unsigned n)
 	for (unsigned w = flow_n_caches; w < n && w < FLOW_MAX_WORKERS; w++) {
 		if ((flow_caches[w] = flow_cache_create(0)) == NULL)
 			return -ENOMEM;
+		if ((flow_mcaches[w] = flow_mcache_create(0)) == NULL) {
+			flow_cache_destroy(flow_caches[w]);
+			flow_caches[w] = NULL;
+			return -ENOMEM;
+		}
 		flow_n_caches = w + 1;
 	}
 	return 0;
@@ -83,6 +91,8 @@ static void flow_caches_release(void)
 	for (unsigned w = 0; w < flow_n_caches; w++) {
 		flow_cache_destroy(flow_caches[w]);
 		flow_caches[w] = NULL;
+		flow_mcache_destroy(flow_mcaches[w]);
+		flow_mcaches[w] = NULL;
 	}
 	flow_n_caches = 0;
 }
@@ -233,8 +243,9 @@ static int flow_port_err(struct flow_table *ft, int ret, const char *field, cons
 	const char *name, struct err *err)
 {
 	if (ret == -EXDEV)
-		return err_set(err, -EXDEV, field, "%s%s: port %s belongs to another bridge, not %s",
-			what, name, name, ft->bridge);
+		return err_set(err, -EXDEV, field,
+			"%s%s: port %s belongs to another bridge, not %s", what, name, name,
+			ft->bridge);
 	return err_set(err, -ENOENT, field, "%s%s: bridge %s has no port %s", what, name,
 		ft->bridge, name);
 }
@@ -344,8 +355,8 @@ static void flow_rule_remove(struct flow_table *ft, struct flow_rule *r)
 	}
 }
 
-static struct flow_rule *flow_rule_new(struct flow_table *ft, const struct flow_spec *spec,
-	unsigned flags, struct err *err)
+static struct flow_rule *flow_rule_new(
+	struct flow_table *ft, const struct flow_spec *spec, unsigned flags, struct err *err)
 {
 	bool allow = flags & FLOW_TABLE_ALLOW_MISSING_PORTS;
 	struct flow_rule *r = calloc(1, sizeof(*r));
@@ -402,15 +413,15 @@ err:
 	return NULL;
 }
 
-int flow_table_add(struct flow_table *ft, const struct flow_spec *spec, unsigned flags,
-	struct err *err)
+int flow_table_add(
+	struct flow_table *ft, const struct flow_spec *spec, unsigned flags, struct err *err)
 {
 	struct flow_rule *old = flow_rule_find(ft, spec), *r;
 	int ret;
 
 	if (!(spec->has & FLOW_HAS_ACTIONS))
-		return err_set(err, -EINVAL, "actions", "bridge %s: a flow to add needs actions=",
-			ft->bridge);
+		return err_set(err, -EINVAL, "actions",
+			"bridge %s: a flow to add needs actions=", ft->bridge);
 	if (old == NULL && ft->n_rules >= FLOW_TABLE_MAX_RULES)
 		return err_set(err, -ENOSPC, "flow", "bridge %s: too many flows (max %u)",
 			ft->bridge, FLOW_TABLE_MAX_RULES);
@@ -434,15 +445,15 @@ int flow_table_add(struct flow_table *ft, const struct flow_spec *spec, unsigned
 	return 0;
 }
 
-int flow_table_check(struct flow_table *ft, const struct flow_spec *spec, unsigned flags,
-	struct err *err)
+int flow_table_check(
+	struct flow_table *ft, const struct flow_spec *spec, unsigned flags, struct err *err)
 {
 	bool allow = flags & FLOW_TABLE_ALLOW_MISSING_PORTS;
 	int id;
 
 	if (!(spec->has & FLOW_HAS_ACTIONS))
-		return err_set(err, -EINVAL, "actions", "bridge %s: a flow to add needs actions=",
-			ft->bridge);
+		return err_set(err, -EINVAL, "actions",
+			"bridge %s: a flow to add needs actions=", ft->bridge);
 	if (spec->in_port[0] != '\0' && (id = flow_port_resolve(ft, spec->in_port)) < 0 && !allow)
 		return flow_port_err(ft, id, "in_port", "in_port=", spec->in_port, err);
 	for (unsigned i = 0; i < spec->n_actions && !allow; i++) {
@@ -471,8 +482,8 @@ static bool flow_rule_selected(const struct flow_rule *r, const struct flow_spec
 	return flow_spec_covers(f, &rs);
 }
 
-int flow_table_del(struct flow_table *ft, const struct flow_spec *filter, bool strict,
-	unsigned *n_deleted)
+int flow_table_del(
+	struct flow_table *ft, const struct flow_spec *filter, bool strict, unsigned *n_deleted)
 {
 	unsigned n = 0;
 
@@ -528,8 +539,8 @@ static int flow_rule_set_actions(struct flow_table *ft, struct flow_rule *r,
 	return 0;
 }
 
-int flow_table_mod(struct flow_table *ft, const struct flow_spec *spec, bool strict,
-	unsigned flags, unsigned *n_modified, struct err *err)
+int flow_table_mod(struct flow_table *ft, const struct flow_spec *spec, bool strict, unsigned flags,
+	unsigned *n_modified, struct err *err)
 {
 	unsigned n = 0, missing;
 	struct flow_xacts *check;
@@ -538,8 +549,8 @@ int flow_table_mod(struct flow_table *ft, const struct flow_spec *spec, bool str
 	if (n_modified != NULL)
 		*n_modified = 0;
 	if (!(spec->has & FLOW_HAS_ACTIONS))
-		return err_set(err, -EINVAL, "actions", "bridge %s: mod-flows needs actions=",
-			ft->bridge);
+		return err_set(
+			err, -EINVAL, "actions", "bridge %s: mod-flows needs actions=", ft->bridge);
 	// Check the ports once, before changing anything.
 	check = flow_compile(ft, spec->actions, spec->n_actions,
 		flags & FLOW_TABLE_ALLOW_MISSING_PORTS, &missing, err);
@@ -564,8 +575,8 @@ void flow_table_ports_changed(struct flow_table *ft)
 	bool changed = false;
 
 	for (struct flow_rule *r = ft->head; r != NULL; r = r->next) {
-		bool has_out = r->n_actions > 0 && atomic_load_explicit(&r->xacts,
-							     memory_order_relaxed)->n > 0;
+		bool has_out = r->n_actions > 0 &&
+			atomic_load_explicit(&r->xacts, memory_order_relaxed)->n > 0;
 
 		if (r->in_port != NULL) {
 			int id = flow_port_resolve(ft, r->in_port);
@@ -581,7 +592,8 @@ void flow_table_ports_changed(struct flow_table *ft)
 
 					if (ret < 0)
 						LOG_OBJ(WARN, ft->bridge,
-							"flow %llu: cannot re-insert after a port change: %s, "
+							"flow %llu: cannot re-insert after a port "
+							"change: %s, "
 							"ignoring",
 							(unsigned long long)r->id, strerror(-ret));
 					r->inserted = ret == 0;
@@ -590,15 +602,16 @@ void flow_table_ports_changed(struct flow_table *ft)
 			}
 		}
 		if (has_out) {
-			const struct flow_xacts *cur = atomic_load_explicit(&r->xacts,
-				memory_order_relaxed);
+			const struct flow_xacts *cur =
+				atomic_load_explicit(&r->xacts, memory_order_relaxed);
 			struct flow_xacts *xa;
 			unsigned missing;
 
 			xa = flow_compile(ft, r->actions, r->n_actions, true, &missing, NULL);
 			if (xa == NULL) {
 				LOG_OBJ(WARN, ft->bridge,
-					"flow %llu: out of memory re-resolving output ports, ignoring",
+					"flow %llu: out of memory re-resolving output ports, "
+					"ignoring",
 					(unsigned long long)r->id);
 				continue;
 			}
@@ -630,7 +643,13 @@ enum flow_miss flow_table_get_miss(const struct flow_table *ft)
 
 bool flow_table_active(const struct flow_table *ft)
 {
-	return ft != NULL && (ft->n_rules > 0 || flow_table_get_miss(ft) != FLOW_MISS_NORMAL);
+	return ft != NULL &&
+		(ft->n_rules > 0 || flow_table_get_miss(ft) != FLOW_MISS_NORMAL || ft->traced);
+}
+
+void flow_table_set_traced(struct flow_table *ft, bool traced)
+{
+	ft->traced = traced;
 }
 
 unsigned flow_table_n_rules(const struct flow_table *ft)
@@ -687,8 +706,7 @@ static int flow_dump_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : (x->seq > y->seq);
 }
 
-// Canonical text of a rule (the spec it was added with, current actions).
-static size_t flow_rule_text(const struct flow_rule *r, char *buf, size_t size)
+size_t flow_rule_format(const struct flow_rule *r, char *buf, size_t size)
 {
 	struct flow_spec *s = malloc(sizeof(*s));
 	size_t n;
@@ -707,7 +725,8 @@ static size_t flow_rule_text(const struct flow_rule *r, char *buf, size_t size)
 	s->idle_timeout = r->idle_timeout;
 	s->hard_timeout = r->hard_timeout;
 	s->n_actions = r->n_actions;
-	memcpy(s->actions, r->actions, r->n_actions * sizeof(s->actions[0]));
+	if (r->n_actions > 0)
+		memcpy(s->actions, r->actions, r->n_actions * sizeof(s->actions[0]));
 	n = flow_format(s, FLOW_FMT_ALL, buf, size);
 	free(s);
 	return n;
@@ -750,11 +769,12 @@ unsigned flow_table_dump(const struct flow_table *ft, const struct flow_spec *fi
 		uint32_t used = flow_rule_used(ft, r);
 
 		for (unsigned w = 0; w < ft->n_workers; w++) {
-			ri.packets += atomic_load_explicit(&r->stats[w].packets, memory_order_relaxed);
+			ri.packets +=
+				atomic_load_explicit(&r->stats[w].packets, memory_order_relaxed);
 			ri.bytes += atomic_load_explicit(&r->stats[w].bytes, memory_order_relaxed);
 		}
 		ri.idle_age = used != 0 ? (int64_t)(now_sec - MIN(used, now_sec)) : -1;
-		flow_rule_text(r, text, FLOW_TEXT_MAX);
+		flow_rule_format(r, text, FLOW_TEXT_MAX);
 		cb(arg, &ri);
 	}
 	free(list);
@@ -775,6 +795,7 @@ void flow_table_stats_get(const struct flow_table *ft, struct flow_table_stats *
 #define FT_SUM(f) st->f += atomic_load_explicit(&s->f, memory_order_relaxed)
 		FT_SUM(packets);
 		FT_SUM(cache_hits);
+		FT_SUM(megaflow_hits);
 		FT_SUM(cls_hits);
 		FT_SUM(misses);
 		FT_SUM(cls_lookups);
@@ -881,8 +902,8 @@ static uint8_t *flow_l4_csum(struct pkt *p, uint8_t proto, bool *udp)
 }
 
 // An address change (n 16-bit words) seen by the L4 checksum through the pseudo-header.
-static void flow_l4_addr_change(struct pkt *p, const uint8_t *old, const uint8_t *new_,
-	unsigned bytes)
+static void flow_l4_addr_change(
+	struct pkt *p, const uint8_t *old, const uint8_t *new_, unsigned bytes)
 {
 	uint8_t proto = flow_key_l4_proto(p);
 	bool udp, partial = p->flags & PKT_F_L4_CSUM_PARTIAL;
@@ -1125,8 +1146,8 @@ int flow_xact_modify(struct pkt *p, const struct flow_xact *a)
 static __always_inline void flow_ctr_add(_Atomic uint64_t *c, uint64_t n)
 {
 	// Single writer: a relaxed load and store, no locked instruction.
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-		memory_order_relaxed);
+	atomic_store_explicit(
+		c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
 
 static inline void flow_trace_out(struct flow_trace_rec *tr, uint8_t kind, uint16_t port)
@@ -1167,8 +1188,8 @@ static void flow_output(struct pl_ctx *ctx, struct flow_wstats *ws, const struct
 }
 
 // p itself for the last use, else a copy (NULL: no buffer, counted).
-static inline struct pkt *flow_take(struct pl_ctx *ctx, struct flow_wstats *ws, struct pkt *p,
-	bool last)
+static inline struct pkt *flow_take(
+	struct pl_ctx *ctx, struct flow_wstats *ws, struct pkt *p, bool last)
 {
 	struct pkt *c;
 
@@ -1302,13 +1323,14 @@ void flow_table_process(struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t
 	unsigned w = ctx->worker;
 	struct flow_wstats dummy, *ws;
 	struct flow_cache *fc = w < FLOW_MAX_WORKERS ? flow_caches[w] : NULL;
-	struct flow_key keys[PKT_BURST];
+	struct flow_mcache *mc = w < FLOW_MAX_WORKERS ? flow_mcaches[w] : NULL;
+	struct flow_key keys[PKT_BURST], wc[PKT_BURST];
 	uint32_t hash[PKT_BURST];
 	const struct cls_rule *res[PKT_BURST];
 	const struct flow_key *mkeys[PKT_BURST];
-	uint8_t midx[PKT_BURST], from_cls[PKT_BURST];
+	uint8_t midx[PKT_BURST], from[PKT_BURST];
 	struct pkt *ok[PKT_BURST];
-	unsigned n_ok = 0, nm = 0;
+	unsigned n_ok = 0, nm = 0, mhits = 0;
 	uint64_t gen;
 	bool trace = atomic_load_explicit(&flow_trace_armed, memory_order_relaxed) != 0;
 
@@ -1320,6 +1342,8 @@ void flow_table_process(struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t
 	}
 	// Pairs with the store-release in flow_table_bump().
 	gen = atomic_load_explicit(&ft->gen, memory_order_acquire);
+	if (fc != NULL && !flow_cache_use(fc))
+		fc = NULL; // bypassed this burst: far more flows than entries
 	for (unsigned i = 0; i < n && i < PKT_BURST; i++) {
 		struct pkt *p = pkts[i];
 
@@ -1333,16 +1357,17 @@ void flow_table_process(struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t
 			continue;
 		}
 		flow_key_extract(p, in_port, &keys[n_ok]);
-		hash[n_ok] = flow_key_hash(&keys[n_ok]);
-		if (fc != NULL)
+		if (fc != NULL) {
+			hash[n_ok] = flow_key_hash(&keys[n_ok]);
 			flow_cache_prefetch(fc, hash[n_ok]);
+		}
 		ok[n_ok++] = p;
 	}
 	flow_ctr_add(&ws->packets, n_ok);
 	for (unsigned i = 0; i < n_ok; i++) {
 		const void *r;
 
-		from_cls[i] = 0;
+		from[i] = FLOW_TRACE_CACHE;
 		if (fc != NULL && flow_cache_lookup(fc, &keys[i], hash[i], gen, &r)) {
 			res[i] = r;
 			continue;
@@ -1351,17 +1376,44 @@ void flow_table_process(struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t
 		midx[nm++] = (uint8_t)i;
 	}
 	flow_ctr_add(&ws->cache_hits, n_ok - nm);
+	if (fc != NULL)
+		flow_cache_account(fc, n_ok, n_ok - nm);
+	// Second level: the megaflow cache, then what is left goes to the classifier together.
+	if (nm > 0 && mc != NULL) {
+		unsigned left = 0;
+
+		for (unsigned j = 0; j < nm; j++) {
+			unsigned i = midx[j];
+			const void *r;
+
+			if (flow_mcache_lookup(mc, br->index, gen, &keys[i], &r)) {
+				res[i] = r;
+				from[i] = FLOW_TRACE_MEGAFLOW;
+				mhits++;
+				if (fc != NULL)
+					flow_cache_insert(fc, &keys[i], hash[i], gen, r);
+				continue;
+			}
+			mkeys[left] = &keys[i];
+			midx[left++] = (uint8_t)i;
+		}
+		nm = left;
+		flow_ctr_add(&ws->megaflow_hits, mhits);
+	}
 	if (nm > 0) {
 		const struct cls_rule *mres[PKT_BURST];
-		unsigned searched = cls_lookup_burst(ft->cls, mkeys, nm, mres, w);
+		unsigned searched =
+			cls_lookup_burst(ft->cls, mkeys, nm, mres, w, mc != NULL ? wc : NULL);
 		unsigned hits = 0;
 
 		for (unsigned j = 0; j < nm; j++) {
 			unsigned i = midx[j];
 
 			res[i] = mres[j];
-			from_cls[i] = 1;
+			from[i] = FLOW_TRACE_CLASSIFIER;
 			hits += mres[j] != NULL;
+			if (mc != NULL)
+				flow_mcache_insert(mc, br->index, gen, &keys[i], &wc[j], mres[j]);
 			if (fc != NULL)
 				flow_cache_insert(fc, &keys[i], hash[i], gen, mres[j]);
 		}
@@ -1378,9 +1430,8 @@ void flow_table_process(struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t
 			tr->key = keys[i];
 			tr->len = p->len;
 			tr->bridge = br->index;
-			tr->decision = r == NULL ? FLOW_TRACE_MISS
-				: from_cls[i] ? FLOW_TRACE_CLASSIFIER
-					      : FLOW_TRACE_CACHE;
+			tr->decision = from[i];
+			tr->miss = r == NULL;
 			if (r != NULL) {
 				tr->rule_id = r->id;
 				tr->priority = (uint16_t)r->cr.priority;
@@ -1395,8 +1446,10 @@ void flow_table_process(struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t
 
 				flow_ctr_add(&rs->packets, 1);
 				flow_ctr_add(&rs->bytes, p->len);
-				if (atomic_load_explicit(&rs->used, memory_order_relaxed) != ctx->now_sec)
-					atomic_store_explicit(&rs->used, ctx->now_sec, memory_order_relaxed);
+				if (atomic_load_explicit(&rs->used, memory_order_relaxed) !=
+					ctx->now_sec)
+					atomic_store_explicit(
+						&rs->used, ctx->now_sec, memory_order_relaxed);
 			}
 			// Pairs with the store-release in flow_rule_set_actions().
 			flow_exec(ctx, ws, br, in_port,

@@ -63,22 +63,22 @@ void flow_table_destroy(struct flow_table *ft);
 // FLOW_TABLE_ALLOW_MISSING_PORTS (restoring state: the port may come later). -ENOSPC: too many
 // rules or distinct masks; -ENOMEM. err names the field.
 #define FLOW_TABLE_ALLOW_MISSING_PORTS 0x1
-int flow_table_add(struct flow_table *ft, const struct flow_spec *spec, unsigned flags,
-	struct err *err);
+int flow_table_add(
+	struct flow_table *ft, const struct flow_spec *spec, unsigned flags, struct err *err);
 // The checks flow_table_add() makes before changing anything (actions present, port names of
 // the bridge), without adding: bulk loads validate every rule first. 0 or the error add gives.
-int flow_table_check(struct flow_table *ft, const struct flow_spec *spec, unsigned flags,
-	struct err *err);
+int flow_table_check(
+	struct flow_table *ft, const struct flow_spec *spec, unsigned flags, struct err *err);
 // Deletes the rules matching filter (FLOW_PARSE_FILTER): strict = same match and priority,
 // otherwise every rule at least as specific as the filter; a cookie in the filter must match
 // too. *n_deleted (may be NULL) gets the count. 0.
-int flow_table_del(struct flow_table *ft, const struct flow_spec *filter, bool strict,
-	unsigned *n_deleted);
+int flow_table_del(
+	struct flow_table *ft, const struct flow_spec *filter, bool strict, unsigned *n_deleted);
 // Replaces the actions of the rules selected as flow_table_del() does (spec parsed in
 // FLOW_PARSE_ADD mode; its cookie, if any, selects). Counters, cookies and timeouts stay.
 // -ENOENT/-EXDEV for unknown output ports (unless FLOW_TABLE_ALLOW_MISSING_PORTS), -ENOMEM.
-int flow_table_mod(struct flow_table *ft, const struct flow_spec *spec, bool strict,
-	unsigned flags, unsigned *n_modified, struct err *err);
+int flow_table_mod(struct flow_table *ft, const struct flow_spec *spec, bool strict, unsigned flags,
+	unsigned *n_modified, struct err *err);
 // The bridge's ports changed: re-resolves every port name in the rules.
 void flow_table_ports_changed(struct flow_table *ft);
 void flow_table_set_miss(struct flow_table *ft, enum flow_miss miss);
@@ -87,6 +87,9 @@ enum flow_miss flow_table_get_miss(const struct flow_table *ft);
 // the pipeline may skip it (pl_bridge.flows = NULL) with the same result.
 bool flow_table_active(const struct flow_table *ft);
 unsigned flow_table_n_rules(const struct flow_table *ft);
+// While a live trace watches one of the bridge's ports, the table must run even when it could
+// be skipped (flow_table_active() true), so that the packets are seen.
+void flow_table_set_traced(struct flow_table *ft, bool traced);
 
 // Periodic work (about once a second): removes rules whose idle or hard timeout expired
 // (now_sec: mac_table_now() clock) and re-ranks the classifier subtables. Returns how many
@@ -119,7 +122,8 @@ struct flow_table_stats {
 	// Since the table was created, summed over workers:
 	uint64_t packets; // packets looked up
 	uint64_t cache_hits; // found in the per-worker exact-match cache
-	uint64_t cls_hits; // found by the classifier (cache miss)
+	uint64_t megaflow_hits; // found in the per-worker megaflow cache (exact-match miss)
+	uint64_t cls_hits; // found by the classifier (both caches missed)
 	uint64_t misses; // no rule: table-miss action
 	uint64_t cls_lookups; // packets that went to the classifier
 	uint64_t subtables_searched; // total subtable probes of those lookups

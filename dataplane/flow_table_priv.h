@@ -67,6 +67,7 @@ struct flow_rule {
 struct flow_wstats {
 	_Atomic uint64_t packets;
 	_Atomic uint64_t cache_hits;
+	_Atomic uint64_t megaflow_hits;
 	_Atomic uint64_t cls_hits;
 	_Atomic uint64_t misses;
 	_Atomic uint64_t cls_lookups;
@@ -92,6 +93,7 @@ struct flow_table {
 	unsigned hash_mask;
 	uint64_t seq;
 	uint32_t last_rerank;
+	bool traced; // a live trace runs on one of the bridge's ports
 };
 
 static inline const struct flow_rule *flow_rule_of(const struct cls_rule *cr)
@@ -104,6 +106,8 @@ static inline const struct flow_rule *flow_rule_of(const struct cls_rule *cr)
 // must be dropped (dec_ttl reached 0), -ENOBUFS when there is no headroom for a tag. Actions
 // whose header the packet lacks do nothing. Workers and the control thread (trace).
 int flow_xact_modify(struct pkt *p, const struct flow_xact *a);
+// Canonical text of a rule (the spec it was added with, its current actions). Control thread.
+size_t flow_rule_format(const struct flow_rule *r, char *buf, size_t size);
 // True for the actions that send the packet somewhere (output, in_port, flood, normal).
 bool flow_xact_is_output(uint8_t type);
 

@@ -20,15 +20,16 @@
 
 // ---- frame builder ----
 
-static uint16_t ft_csum_l4(const uint8_t *l3, bool v6, uint8_t proto, const uint8_t *l4,
-	unsigned l4_len)
+static uint16_t ft_csum_l4(
+	const uint8_t *l3, bool v6, uint8_t proto, const uint8_t *l4, unsigned l4_len)
 {
 	uint32_t sum;
 
 	if (v6)
 		sum = net_ipv6_pseudo_csum((const struct net_ipv6_hdr *)l3, proto, l4_len);
 	else
-		sum = net_ipv4_pseudo_csum((const struct net_ipv4_hdr *)l3, proto, (uint16_t)l4_len);
+		sum = net_ipv4_pseudo_csum(
+			(const struct net_ipv4_hdr *)l3, proto, (uint16_t)l4_len);
 	return net_csum_fold(net_csum_partial(l4, l4_len, sum));
 }
 
@@ -163,7 +164,8 @@ unsigned flow_trace_build_frame(const struct flow_spec *pkt, uint8_t *buf, unsig
 		memcpy(ip6 + 8, v->ipv6_src, 16);
 		memcpy(ip6 + 24, v->ipv6_dst, 16);
 		if (v->nw_frag & FLOW_FRAG_ANY) {
-			// Fragment header: offset 1 (8 bytes) for later fragments, M set for the first.
+			// Fragment header: offset 1 (8 bytes) for later fragments, M set for the
+			// first.
 			ip6[6] = NET_IPPROTO_FRAGMENT;
 			l4[0] = v->nw_proto;
 			net_put_be16(l4 + 2, (v->nw_frag & FLOW_FRAG_LATER) ? 1 << 3 : 1);
@@ -220,8 +222,7 @@ static void __printf(3, 4) ft_say(struct flow_trace *t, const char *stage, const
 	va_end(ap);
 }
 
-static const char *ft_port_name(const struct pl_snapshot *snap, uint16_t id, char *buf,
-	size_t size)
+static const char *ft_port_name(const struct pl_snapshot *snap, uint16_t id, char *buf, size_t size)
 {
 	if (id < PORT_MAX && snap->ports[id] != NULL)
 		return snap->ports[id]->name;
@@ -313,13 +314,14 @@ static void ft_l2_flood(struct flow_trace *t, const struct pl_snapshot *snap,
 
 	list[0] = '\0';
 	for (unsigned i = 0; i < br->n_ports; i++) {
-		const struct pl_port *op = br->ports[i] < PORT_MAX ? snap->ports[br->ports[i]] : NULL;
+		const struct pl_port *op =
+			br->ports[i] < PORT_MAX ? snap->ports[br->ports[i]] : NULL;
 
 		if (op == NULL || op->id == in_port || !op->enabled || !ft_port_allows(op, vlan))
 			continue;
 		if (o < sizeof(list))
-			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", n ? ", " : "",
-				op->name);
+			o += (size_t)snprintf(
+				list + o, sizeof(list) - o, "%s%s", n ? ", " : "", op->name);
 		ft_add_output(t, snap, op->id);
 		n++;
 	}
@@ -344,10 +346,13 @@ static void ft_l2(struct flow_trace *t, const struct pl_snapshot *snap, const st
 			(p->flags & PKT_F_VLAN) ? p->vlan_tci & NET_VLAN_VID_MASK : 0);
 		return;
 	}
-	ft_say(t, "normal", "L2 bridge: frame in VLAN %d (port %s); the source MAC would be learned "
-		"on %s (not by this trace)", vlan, ip->name, ip->name);
+	ft_say(t, "normal",
+		"L2 bridge: frame in VLAN %d (port %s); the source MAC would be learned "
+		"on %s (not by this trace)",
+		vlan, ip->name, ip->name);
 	if (net_eth_is_multicast(d)) {
-		ft_l2_flood(t, snap, br, in_port, (uint16_t)vlan, p, "multicast/broadcast destination");
+		ft_l2_flood(
+			t, snap, br, in_port, (uint16_t)vlan, p, "multicast/broadcast destination");
 		return;
 	}
 	out = mac_table_lookup(br->macs, (uint16_t)vlan, d, mac_table_now());
@@ -359,7 +364,8 @@ static void ft_l2(struct flow_trace *t, const struct pl_snapshot *snap, const st
 		ft_say(t, "normal", "destination MAC learned on the ingress port: dropped");
 		return;
 	}
-	if (out >= PORT_MAX || snap->ports[out] == NULL || !ft_port_allows(snap->ports[out], vlan)) {
+	if (out >= PORT_MAX || snap->ports[out] == NULL ||
+		!ft_port_allows(snap->ports[out], vlan)) {
 		ft_l2_flood(t, snap, br, in_port, (uint16_t)vlan, p, "stale MAC entry");
 		return;
 	}
@@ -379,7 +385,8 @@ static void ft_describe_frame(struct flow_trace *t, const struct pkt *p)
 	}
 	ft_say(t, "parse", "%u-byte frame: eth_type 0x%04x, %u VLAN tag(s)%s, L3 at offset %u, %s",
 		p->len, p->eth_type, tags, (p->flags & PKT_F_VLAN) ? "" : "", p->l3_off,
-		p->l4_off ? "L4 header found" : "no L4 header (not TCP/UDP/SCTP/ICMP or a fragment)");
+		p->l4_off ? "L4 header found"
+			  : "no L4 header (not TCP/UDP/SCTP/ICMP or a fragment)");
 	if (p->l4_off)
 		snprintf(t->stages[t->n_stages - 1].text + strlen(t->stages[t->n_stages - 1].text),
 			sizeof(t->stages[0].text) - strlen(t->stages[t->n_stages - 1].text),
@@ -424,14 +431,75 @@ void flow_trace_key_mask(const struct flow_key *k, struct flow_key *m)
 	}
 }
 
-static void ft_packet_text(const struct pkt *p, uint16_t in_port, const char *in_name, char *buf,
-	size_t size)
+static void ft_packet_text(
+	const struct pkt *p, uint16_t in_port, const char *in_name, char *buf, size_t size)
 {
 	struct flow_key k, m;
 
 	flow_key_extract(p, in_port, &k);
 	flow_trace_key_mask(&k, &m);
 	flow_format_match(&k, &m, in_name, buf, size);
+}
+
+// The fields a subtable's mask uses: "in_port, dl_type, nw_dst/8, tp_dst".
+static void ft_mask_text(const struct flow_key *m, char *buf, size_t size)
+{
+	static const struct {
+		const char *name;
+		uint8_t off, size;
+	} f[] = {
+		{"in_port", offsetof(struct flow_key, in_port), 2},
+		{"vlan_tci", offsetof(struct flow_key, vlan_tci), 2},
+		{"dl_src", offsetof(struct flow_key, eth_src), 6},
+		{"dl_dst", offsetof(struct flow_key, eth_dst), 6},
+		{"dl_type", offsetof(struct flow_key, eth_type), 2},
+		{"nw_proto", offsetof(struct flow_key, nw_proto), 1},
+		{"nw_tos", offsetof(struct flow_key, nw_tos), 1},
+		{"nw_frag", offsetof(struct flow_key, nw_frag), 1},
+		{"nw_src", offsetof(struct flow_key, nw_src), 4},
+		{"nw_dst", offsetof(struct flow_key, nw_dst), 4},
+		{"ipv6_src", offsetof(struct flow_key, ipv6_src), 16},
+		{"ipv6_dst", offsetof(struct flow_key, ipv6_dst), 16},
+		{"tp_src", offsetof(struct flow_key, tp_src), 2},
+		{"tp_dst", offsetof(struct flow_key, tp_dst), 2},
+		{"tcp_flags", offsetof(struct flow_key, tcp_flags), 2},
+		{"arp_op", offsetof(struct flow_key, arp_op), 2},
+	};
+	const uint8_t *b = (const uint8_t *)m;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < ARRAY_SIZE(f) && o < size; i++) {
+		unsigned ones = 0, set = 0;
+		bool prefix = true;
+
+		for (unsigned j = 0; j < f[i].size; j++) {
+			// Addresses are in network order, numbers in host order (little endian).
+			bool net = f[i].size == 4 || f[i].size >= 6;
+			uint8_t v = b[f[i].off + (net ? j : f[i].size - 1 - j)];
+
+			set |= v;
+			for (int k = 7; k >= 0; k--) {
+				if (v >> k & 1) {
+					if (ones != j * 8 + (7u - (unsigned)k))
+						prefix = false;
+					ones++;
+				}
+			}
+		}
+		if (set == 0)
+			continue;
+		if (ones == f[i].size * 8u)
+			o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? ", " : "", f[i].name);
+		else if (prefix)
+			o += (size_t)snprintf(
+				buf + o, size - o, "%s%s/%u", o ? ", " : "", f[i].name, ones);
+		else
+			o += (size_t)snprintf(buf + o, size - o, "%s%s (%u bits)", o ? ", " : "",
+				f[i].name, ones);
+	}
+	if (o == 0)
+		snprintf(buf, size, "nothing (matches every packet)");
 }
 
 static void ft_explain_lookup(struct flow_trace *t, const struct flow_table *ft,
@@ -448,26 +516,28 @@ static void ft_explain_lookup(struct flow_trace *t, const struct flow_table *ft,
 	}
 	n = cls_explain(ft->cls, key, steps, FLOW_TRACE_MAX_STEPS, best);
 	shown = MIN(n, FLOW_TRACE_MAX_STEPS);
-	ft_say(t, "classifier", "%u rule(s) in %u subtable(s) (one per distinct mask), searched in "
-		"order of highest priority then recent hits", ft->n_rules, n);
+	ft_say(t, "classifier",
+		"%u rule(s) in %u subtable(s) (one per distinct mask), searched in "
+		"order of highest priority then recent hits",
+		ft->n_rules, n);
 	for (unsigned i = 0; i < shown; i++) {
 		const struct cls_explain_step *s = &steps[i];
-		struct flow_key zero;
 
-		memset(&zero, 0, sizeof(zero));
-		// The mask as a match on all-ones values shows which fields the subtable uses.
-		flow_format_match(s->mask, s->mask, NULL, mask, sizeof(mask));
+		ft_mask_text(s->mask, mask, sizeof(mask));
 		if (s->skipped)
-			ft_say(t, "subtable", "#%u mask {%s}, %u rule(s), priorities <= %u: skipped "
-				"(cannot beat the match found)", i + 1, mask[0] ? mask : "any",
-				s->n_rules, s->max_priority);
+			ft_say(t, "subtable",
+				"#%u mask {%s}, %u rule(s), priorities <= %u: skipped "
+				"(cannot beat the match found)",
+				i + 1, mask, s->n_rules, s->max_priority);
 		else if (s->found != NULL)
-			ft_say(t, "subtable", "#%u mask {%s}, %u rule(s), priorities <= %u: match at "
-				"priority %u", i + 1, mask[0] ? mask : "any", s->n_rules,
-				s->max_priority, s->found->priority);
+			ft_say(t, "subtable",
+				"#%u mask {%s}, %u rule(s), priorities <= %u: match at "
+				"priority %u",
+				i + 1, mask, s->n_rules, s->max_priority, s->found->priority);
 		else
-			ft_say(t, "subtable", "#%u mask {%s}, %u rule(s), priorities <= %u: no match",
-				i + 1, mask[0] ? mask : "any", s->n_rules, s->max_priority);
+			ft_say(t, "subtable",
+				"#%u mask {%s}, %u rule(s), priorities <= %u: no match", i + 1,
+				mask, s->n_rules, s->max_priority);
 	}
 	if (n > shown)
 		ft_say(t, "subtable", "(%u more subtables not shown)", n - shown);
@@ -523,8 +593,10 @@ static void ft_dry_run(struct flow_trace *t, const struct flow_table *ft,
 				ft_say(t, "output", "output:%s: no such port in %s, nothing sent",
 					r->actions[i].port, br->name);
 			else if (a->port == in_port)
-				ft_say(t, "output", "output:%s: the ingress port; not sent (use "
-					"actions=in_port to send back)", r->actions[i].port);
+				ft_say(t, "output",
+					"output:%s: the ingress port; not sent (use "
+					"actions=in_port to send back)",
+					r->actions[i].port);
 			else
 				ft_output_ok(t, snap, br, a->port, p, "output to");
 			break;
@@ -559,11 +631,12 @@ static void ft_dry_run(struct flow_trace *t, const struct flow_table *ft,
 				goto out;
 			}
 			if (ret < 0) {
-				ft_say(t, "action", "%s: no headroom for a VLAN tag: dropped", name);
+				ft_say(t, "action", "%s: no headroom for a VLAN tag: dropped",
+					name);
 				goto out;
 			}
-			ft_packet_text(p, in_port, ft_port_name(snap, in_port, tmp, sizeof(tmp)), now,
-				sizeof(now));
+			ft_packet_text(p, in_port, ft_port_name(snap, in_port, tmp, sizeof(tmp)),
+				now, sizeof(now));
 			ft_say(t, "action", "%s -> %s", name, now);
 			break;
 		}
@@ -604,8 +677,10 @@ int flow_trace_run(const struct flow_table *ft, const struct pl_snapshot *snap,
 	if (len == 0)
 		return err_set(err, -EINVAL, "", "cannot build a frame");
 	p.len = len;
-	ft_say(out, "frame", "built a %u-byte frame from the given fields (unspecified fields are "
-		"zero, IPv4/IPv6 TTL 64, checksums valid), received on %s", len, in_name);
+	ft_say(out, "frame",
+		"built a %u-byte frame from the given fields (unspecified fields are "
+		"zero, IPv4/IPv6 TTL 64, checksums valid), received on %s",
+		len, in_name);
 	pl_parse((struct pkt *[]){&p}, 1);
 	ft_describe_frame(out, &p);
 	flow_key_extract(&p, in_port, &key);
@@ -623,15 +698,31 @@ int flow_trace_run(const struct flow_table *ft, const struct pl_snapshot *snap,
 		out->dropped = out->n_outputs == 0;
 		return 0;
 	}
-	ft_say(out, "cache", "a worker first looks the key up in its exact-match cache (table "
-		"generation %llu); a miss, or a hit from an older generation, goes to the classifier",
+	ft_say(out, "cache",
+		"a worker looks the key up in its exact-match cache, then in its megaflow cache "
+		"(entries of table generation %llu only); what both miss goes to the classifier",
 		(unsigned long long)atomic_load_explicit(&ft->gen, memory_order_relaxed));
 	ft_explain_lookup(out, ft, &key, &best);
+	{
+		const struct flow_key *kp = &key;
+		const struct cls_rule *r;
+		struct flow_key wc;
+		char fields[FLOW_TEXT_MAX];
+
+		cls_lookup_burst(ft->cls, &kp, 1, &r, UINT32_MAX, &wc);
+		ft_mask_text(&wc, fields, sizeof(fields));
+		ft_say(out, "megaflow",
+			"the result depends only on {%s}: one megaflow cache entry serves every packet "
+			"that agrees on these",
+			fields);
+	}
 	if (best == NULL) {
 		bool normal = flow_table_get_miss(ft) == FLOW_MISS_NORMAL;
 
-		ft_say(out, "table-miss", "no rule matches: table-miss action %s (bridge option "
-			"flow-miss)", normal ? "normal" : "drop");
+		ft_say(out, "table-miss",
+			"no rule matches: table-miss action %s (bridge option "
+			"flow-miss)",
+			normal ? "normal" : "drop");
 		if (normal)
 			ft_l2(out, snap, br, in_port, &p);
 		out->dropped = out->n_outputs == 0;
@@ -654,28 +745,11 @@ int flow_trace_run(const struct flow_table *ft, const struct pl_snapshot *snap,
 
 bool flow_trace_rule_text(const struct flow_table *ft, uint64_t rule_id, char *buf, size_t size)
 {
-	struct flow_spec *s;
-
 	for (const struct flow_rule *r = ft->head; r != NULL; r = r->next) {
-		if (r->id != rule_id)
-			continue;
-		if ((s = calloc(1, sizeof(*s))) == NULL) {
-			snprintf(buf, size, "(out of memory)");
+		if (r->id == rule_id) {
+			flow_rule_format(r, buf, size);
 			return true;
 		}
-		s->value = r->value;
-		s->mask = r->mask;
-		snprintf(s->in_port, sizeof(s->in_port), "%s", r->in_port ? r->in_port : "");
-		s->priority = r->priority;
-		s->cookie = r->cookie;
-		s->has = FLOW_HAS_COOKIE | FLOW_HAS_ACTIONS;
-		s->idle_timeout = r->idle_timeout;
-		s->hard_timeout = r->hard_timeout;
-		s->n_actions = r->n_actions;
-		memcpy(s->actions, r->actions, r->n_actions * sizeof(s->actions[0]));
-		flow_format(s, FLOW_FMT_ALL, buf, size);
-		free(s);
-		return true;
 	}
 	snprintf(buf, size, "(rule deleted since)");
 	return false;
@@ -753,7 +827,8 @@ int flow_trace_live_start(uint16_t port_id, unsigned count)
 		struct flow_trace_ring *ring = &flow_trace_rings[w];
 
 		atomic_store_explicit(&ring->tail,
-			atomic_load_explicit(&ring->head, memory_order_acquire), memory_order_release);
+			atomic_load_explicit(&ring->head, memory_order_acquire),
+			memory_order_release);
 	}
 	atomic_store_explicit(&flow_trace_budget[port_id], (int32_t)count, memory_order_relaxed);
 	flow_trace_rearm();

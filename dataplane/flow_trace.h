@@ -64,10 +64,11 @@ unsigned flow_trace_build_frame(const struct flow_spec *pkt, uint8_t *buf, unsig
 #define FLOW_TRACE_MAX_OUT 16
 #define FLOW_TRACE_LIVE_MAX 1000 // packets per live trace
 
+// Where the result came from (whether a rule or "no rule": see flow_trace_rec.miss).
 enum flow_trace_decision {
-	FLOW_TRACE_CACHE = 1, // rule found in the worker's exact-match cache
-	FLOW_TRACE_CLASSIFIER, // found by the classifier
-	FLOW_TRACE_MISS, // no rule: table-miss action
+	FLOW_TRACE_CACHE = 1, // the worker's exact-match cache
+	FLOW_TRACE_MEGAFLOW, // the worker's megaflow cache
+	FLOW_TRACE_CLASSIFIER, // the classifier
 };
 
 enum flow_trace_out_kind {
@@ -88,6 +89,7 @@ struct flow_trace_rec {
 	uint16_t bridge; // pl_bridge.index
 	uint8_t worker;
 	uint8_t decision; // enum flow_trace_decision
+	bool miss; // no rule matched: table-miss action
 	uint8_t n_out;
 	uint8_t out_kind[FLOW_TRACE_MAX_OUT];
 	uint16_t out[FLOW_TRACE_MAX_OUT]; // port ids

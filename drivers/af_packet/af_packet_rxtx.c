@@ -102,7 +102,10 @@ static int afp_segment(struct af_packet_rxq *rxq, const uint8_t *mac, uint32_t l
 		goto invalid;
 	l4h = tcp ? (uint32_t)(mac[l4 + 12] >> 4) * 4 : 8;
 	hdrs = l4 + l4h;
-	if (l4h < 8 || hdrs >= len || (l3 = afp_l3_off(mac, len, l4, &l3type)) < 0)
+	// A TCP data offset below 5 would put the checksum written below past the headers (and,
+	// with headers at the end of the buffer, past the buffer). Linux 6.1 refuses such frames
+	// from tap and packet sockets; this does not rely on it.
+	if (l4h < (tcp ? 20u : 8u) || hdrs >= len || (l3 = afp_l3_off(mac, len, l4, &l3type)) < 0)
 		goto invalid;
 	// The headers come from whoever built the skb (maybe a VM through vhost-net): check them.
 	if (!(l3type == NET_ETH_P_IPV4 && mac[l3] >> 4 == 4 && (mac[l3] & 0xf) >= 5 &&

@@ -69,8 +69,8 @@ static inline void e1000e_wr(struct e1000e_priv *hw, uint32_t reg, uint32_t v)
 }
 
 // Polls until (reg & mask) == want, at most ms milliseconds. true when reached.
-static bool e1000e_wait(struct e1000e_priv *hw, uint32_t reg, uint32_t mask, uint32_t want,
-	unsigned ms)
+static bool e1000e_wait(
+	struct e1000e_priv *hw, uint32_t reg, uint32_t mask, uint32_t want, unsigned ms)
 {
 	for (unsigned i = 0; i <= ms * 10; i++) {
 		if ((e1000e_rd(hw, reg) & mask) == want)
@@ -146,8 +146,8 @@ static int e1000e_init(struct pci_port *pp, struct err *err)
 	hw->bar = pp->dev->bar[0].va;
 	pp->pmd_priv = hw;
 	if ((ret = e1000e_reset(hw, port->name)) < 0)
-		return err_set(err, ret, "pci", "%s: the 82574 did not come out of reset (CTRL.RST)",
-			pp->addr);
+		return err_set(err, ret, "pci",
+			"%s: the 82574 did not come out of reset (CTRL.RST)", pp->addr);
 	// Link: auto speed detection and "set link up"; the PHY negotiates.
 	e1000e_wr(hw, E1000E_CTRL,
 		(e1000e_rd(hw, E1000E_CTRL) | E1000E_CTRL_SLU | E1000E_CTRL_ASDE) &
@@ -174,7 +174,6 @@ static int e1000e_init(struct pci_port *pp, struct err *err)
 	pp->max_rxq = E1000E_MAX_QUEUES;
 	pp->max_txq = E1000E_MAX_QUEUES;
 	pp->max_mtu = e1000e_buf_len(port) - 18;
-	pp->link = e1000e_rd(hw, E1000E_STATUS) & E1000E_STATUS_LU;
 	return 0;
 }
 

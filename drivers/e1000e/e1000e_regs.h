@@ -14,24 +14,24 @@
 #define E1000E_RCTL 0x00100
 #define E1000E_TCTL 0x00400
 #define E1000E_TIPG 0x00410
-#define E1000E_RDBAL(q) (0x02800 + (q) * 0x100)
-#define E1000E_RDBAH(q) (0x02804 + (q) * 0x100)
-#define E1000E_RDLEN(q) (0x02808 + (q) * 0x100)
-#define E1000E_RDH(q) (0x02810 + (q) * 0x100)
-#define E1000E_RDT(q) (0x02818 + (q) * 0x100)
-#define E1000E_TDBAL(q) (0x03800 + (q) * 0x100)
-#define E1000E_TDBAH(q) (0x03804 + (q) * 0x100)
-#define E1000E_TDLEN(q) (0x03808 + (q) * 0x100)
-#define E1000E_TDH(q) (0x03810 + (q) * 0x100)
-#define E1000E_TDT(q) (0x03818 + (q) * 0x100)
+#define E1000E_RDBAL(q) (0x02800 + (q)*0x100)
+#define E1000E_RDBAH(q) (0x02804 + (q)*0x100)
+#define E1000E_RDLEN(q) (0x02808 + (q)*0x100)
+#define E1000E_RDH(q) (0x02810 + (q)*0x100)
+#define E1000E_RDT(q) (0x02818 + (q)*0x100)
+#define E1000E_TDBAL(q) (0x03800 + (q)*0x100)
+#define E1000E_TDBAH(q) (0x03804 + (q)*0x100)
+#define E1000E_TDLEN(q) (0x03808 + (q)*0x100)
+#define E1000E_TDH(q) (0x03810 + (q)*0x100)
+#define E1000E_TDT(q) (0x03818 + (q)*0x100)
 #define E1000E_RXCSUM 0x05000
 #define E1000E_RFCTL 0x05008
-#define E1000E_MTA(i) (0x05200 + (i) * 4) // 128 entries
+#define E1000E_MTA(i) (0x05200 + (i)*4) // 128 entries
 #define E1000E_RAL0 0x05400
 #define E1000E_RAH0 0x05404
 #define E1000E_MRQC 0x05818
-#define E1000E_RETA(i) (0x05c00 + (i) * 4) // 32 registers, 4 entries each
-#define E1000E_RSSRK(i) (0x05c80 + (i) * 4) // 10 registers, 40-byte key
+#define E1000E_RETA(i) (0x05c00 + (i)*4) // 32 registers, 4 entries each
+#define E1000E_RSSRK(i) (0x05c80 + (i)*4) // 10 registers, 40-byte key
 
 // Statistics (clear on read).
 #define E1000E_CRCERRS 0x04000

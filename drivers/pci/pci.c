@@ -56,6 +56,11 @@ const char *pci_dev_root(void)
 	return pci_devr;
 }
 
+const char *pci_proc_root(void)
+{
+	return pci_proc;
+}
+
 const char *pci_access_name(enum pci_access a)
 {
 	switch (a) {
@@ -151,7 +156,8 @@ static int read_attr(const char *path, char *buf, size_t size)
 
 static int write_attr(const char *path, const char *val)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	// O_TRUNC as the shell's `echo >` does: harmless on sysfs, right on plain files (tests).
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	size_t len = strlen(val);
 	ssize_t n;
 
@@ -372,15 +378,15 @@ int pci_iface_addr(const char *ifname, char addr[PCI_ADDR_SIZE])
 	return -ENOTSUP;
 }
 
-int pci_addr_resolve(const char *dev, char addr[PCI_ADDR_SIZE], const char *field,
-	struct err *err)
+int pci_addr_resolve(const char *dev, char addr[PCI_ADDR_SIZE], const char *field, struct err *err)
 {
 	char path[PATH_MAX];
 	int ret;
 
 	if (dev == NULL || *dev == '\0')
-		return err_set(err, -EINVAL, field, "PCI device missing (give 0000:BB:DD.F or an "
-						    "interface name)");
+		return err_set(err, -EINVAL, field,
+			"PCI device missing (give 0000:BB:DD.F or an "
+			"interface name)");
 	if (pci_addr_parse(dev, addr) == 0) {
 		dev_path(path, sizeof(path), addr, NULL);
 		if (access(path, F_OK) != 0)
@@ -451,7 +457,8 @@ bool pci_iface_routed(const char *ifname, bool *dflt)
 				    ifn) != 3 ||
 				strcmp(ifn, ifname) != 0)
 				continue;
-			// Link-local and multicast routes exist on every up interface: not "routed".
+			// Link-local and multicast routes exist on every up interface: not
+			// "routed".
 			if (strncmp(dst, "fe80", 4) == 0 || strncmp(dst, "ff", 2) == 0)
 				continue;
 			routed = true;
@@ -516,8 +523,8 @@ unsigned pci_group_blockers(int group, const char *self, char *msg, size_t size)
 		if (strcmp(drv, "pcieport") == 0)
 			continue;
 		found++;
-		w = snprintf(msg + off, size - off, "%s%s (bound to %s)", off ? ", " : "",
-			addrs[i], drv);
+		w = snprintf(msg + off, size - off, "%s%s (bound to %s)", off ? ", " : "", addrs[i],
+			drv);
 		if (w > 0 && (size_t)w < size - off)
 			off += (size_t)w;
 	}
@@ -536,8 +543,8 @@ int pci_bind(const char *addr, const char *driver, struct err *err)
 		return 0;
 	if (driver != NULL && *driver != '\0' && !pci_driver_exists(driver))
 		return err_set(err, -ENOENT, "driver",
-			"kernel driver %s is not loaded (no %s/bus/pci/drivers/%s): modprobe %s", driver,
-			pci_sys, driver, driver);
+			"kernel driver %s is not loaded (no %s/bus/pci/drivers/%s): modprobe %s",
+			driver, pci_sys, driver, driver);
 	if (info.driver[0] != '\0') {
 		dev_path(path, sizeof(path), addr, "driver/unbind");
 		if ((ret = write_attr(path, addr)) < 0)
@@ -558,15 +565,16 @@ int pci_bind(const char *addr, const char *driver, struct err *err)
 	if ((pci_info_get(addr, &info)) < 0 || strcmp(info.driver, driver) != 0) {
 		if (strcmp(driver, "vfio-pci") == 0 && info.iommu_group < 0)
 			return err_set(err, ret < 0 ? ret : -EINVAL, "driver",
-				"vfio-pci refused %s: the device has no IOMMU group (probe error -22 "
+				"vfio-pci refused %s: the device has no IOMMU group (probe error "
+				"-22 "
 				"means no IOMMU support): enable the IOMMU (intel_iommu=on or "
 				"amd_iommu=on on the kernel command line, VT-d/AMD-Vi in the "
 				"firmware), or load vfio with enable_unsafe_noiommu_mode=1 (kernel "
 				"built with CONFIG_VFIO_NOIOMMU), or use uio_pci_generic",
 				addr);
 		return err_set(err, ret < 0 ? ret : -EINVAL, "driver",
-			"%s did not bind to %s%s%s (see the kernel log: dmesg | tail)", addr, driver,
-			ret < 0 ? ": " : "", ret < 0 ? strerror(-ret) : "");
+			"%s did not bind to %s%s%s (see the kernel log: dmesg | tail)", addr,
+			driver, ret < 0 ? ": " : "", ret < 0 ? strerror(-ret) : "");
 	}
 	LOG(NOTICE, "%s bound to %s", addr, driver);
 	return 0;

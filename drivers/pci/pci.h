@@ -35,6 +35,7 @@
 void pci_roots_set(const char *sys, const char *dev, const char *proc);
 const char *pci_sys_root(void);
 const char *pci_dev_root(void);
+const char *pci_proc_root(void);
 
 // strlcpy: copies at most size - 1 bytes and terminates.
 void pci_strlcpy(char *dst, const char *src, size_t size);
@@ -66,8 +67,7 @@ int pci_foreach(int (*cb)(const struct pci_info *info, void *arg), void *arg);
 // 0, -ENODEV (no such interface), -ENOTSUP (not a PCI device).
 int pci_iface_addr(const char *ifname, char addr[PCI_ADDR_SIZE]);
 // Accepts a PCI address or an interface name; err names `field`.
-int pci_addr_resolve(const char *dev, char addr[PCI_ADDR_SIZE], const char *field,
-	struct err *err);
+int pci_addr_resolve(const char *dev, char addr[PCI_ADDR_SIZE], const char *field, struct err *err);
 // Short description of known NICs ("82574L Gigabit Network Connection"), NULL if unknown.
 const char *pci_device_name(uint16_t vendor, uint16_t device);
 
@@ -144,19 +144,23 @@ int pci_cfg_write16(struct pci_dev *dev, unsigned off, uint16_t v);
 int pci_set_master(struct pci_dev *dev, bool on);
 // Walks the capability list: calls cb(dev, offset, id) for each; stops at a non-zero result,
 // which it returns. Bounded against loops in a malformed list.
-int pci_cap_foreach(struct pci_dev *dev, int (*cb)(struct pci_dev *dev, unsigned off, uint8_t id,
-	void *arg), void *arg);
+int pci_cap_foreach(struct pci_dev *dev,
+	int (*cb)(struct pci_dev *dev, unsigned off, uint8_t id, void *arg), void *arg);
 // Maps BAR i (once); 0 or -errno with err filled.
 int pci_bar_map(struct pci_dev *dev, unsigned i, struct err *err);
 const char *pci_access_name(enum pci_access a);
 
 // ---- backends (vfio.c, uio.c) ----
 
-int vfio_dev_open(struct pci_dev *dev, const struct pci_info *info, const char *vf_token,
-	struct err *err);
+int vfio_dev_open(
+	struct pci_dev *dev, const struct pci_info *info, const char *vf_token, struct err *err);
 int uio_dev_open(struct pci_dev *dev, const struct pci_info *info, struct err *err);
 // DMA mappings the VFIO container holds (0 without a container).
 unsigned vfio_dma_mappings(void);
+// Why the last DMA mapping failed, naming the limit hit ("" when the last one succeeded): the
+// segment hook can only log, callers add it to the error they return.
+const char *vfio_map_error(void);
+void vfio_map_error_clear(void);
 // Checks a VF token: a UUID (8-4-4-4-12 hex digits). 0 or -EINVAL.
 int vfio_vf_token_check(const char *token);
 

@@ -10,6 +10,7 @@
 #include "dataplane/log.h"
 #include "dataplane/mem.h"
 #include "dataplane/pkt.h"
+#include "drivers/pci/pci.h"
 
 LOG_MODULE("pci");
 
@@ -41,22 +42,31 @@ size_t pci_dma_place(size_t *off, size_t size, size_t align)
 {
 	size_t o = ALIGN_UP(*off, align);
 
-	if (size <= PCI_DMA_BLOCK_MAX && o / PCI_DMA_BLOCK_MAX != (o + size - 1) / PCI_DMA_BLOCK_MAX)
+	if (size <= PCI_DMA_BLOCK_MAX &&
+		o / PCI_DMA_BLOCK_MAX != (o + size - 1) / PCI_DMA_BLOCK_MAX)
 		o = ALIGN_UP(o, (size_t)PCI_DMA_BLOCK_MAX);
 	*off = o + size;
 	return o;
 }
 
-int pci_dma_zone_create(struct pci_dma_zone *z, const char *name, size_t size, int numa_node,
-	struct err *err)
+int pci_dma_zone_create(
+	struct pci_dma_zone *z, const char *name, size_t size, int numa_node, struct err *err)
 {
 	memset(z, 0, sizeof(*z));
+	vfio_map_error_clear();
 	// Aligned to at most a page: mem_alloc then returns the segment start, page-aligned.
-	if ((z->va = mem_alloc(name, size, 4096, numa_node)) == NULL)
-		return err_set(err, errno ? -errno : -ENOMEM, "",
-			"%s: cannot allocate %zu bytes of DMA memory for the rings on node %d: %s%s",
-			name, size, numa_node, strerror(errno),
+	if ((z->va = mem_alloc(name, size, 4096, numa_node)) == NULL) {
+		int e = errno ? errno : ENOMEM;
+
+		if (vfio_map_error()[0] != '\0')
+			return err_set(err, -e, "", "%s: cannot DMA-map the ring memory: %s", name,
+				vfio_map_error());
+		return err_set(err, -e, "",
+			"%s: cannot allocate %zu bytes of DMA memory for the rings on node %d: "
+			"%s%s",
+			name, size, numa_node, strerror(e),
 			mem_iova_mode() == MEM_IOVA_PA ? " (IOVA as PA needs free hugepages)" : "");
+	}
 	z->size = size;
 	if (mem_virt2iova(z->va) == MEM_IOVA_BAD) {
 		mem_free(z->va);

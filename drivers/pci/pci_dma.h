@@ -30,8 +30,8 @@ struct pci_dma_zone {
 	size_t size;
 };
 // 0 or -errno with err filled (no memory, or no IOVA for it in the current mode).
-int pci_dma_zone_create(struct pci_dma_zone *z, const char *name, size_t size, int numa_node,
-	struct err *err);
+int pci_dma_zone_create(
+	struct pci_dma_zone *z, const char *name, size_t size, int numa_node, struct err *err);
 void pci_dma_zone_destroy(struct pci_dma_zone *z); // zone zeroed; no-op when empty
 // IOVA of zone byte `off`, MEM_IOVA_BAD if unknown.
 uint64_t pci_dma_iova(const struct pci_dma_zone *z, size_t off);

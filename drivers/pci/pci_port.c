@@ -171,8 +171,9 @@ static void pci_port_periodic(void *arg)
 		if (pci_info_get(pp->addr, &info) < 0)
 			pci_port_release(pp, "the device disappeared");
 		else if (strcmp(info.driver, pp->kdriver) != 0)
-			pci_port_release(pp, info.driver[0] ? "the device was bound to another driver"
-							     : "the device was unbound from its driver");
+			pci_port_release(pp,
+				info.driver[0] ? "the device was bound to another driver"
+					       : "the device was unbound from its driver");
 	}
 	if (!pp->released && pp->pmd->periodic != NULL)
 		pp->pmd->periodic(pp);
@@ -189,8 +190,7 @@ static void pci_port_periodic(void *arg)
 
 // ---- port ops ----
 
-static int pci_ring_size(struct port_args *args, const char *key, unsigned *out,
-	struct err *err)
+static int pci_ring_size(struct port_args *args, const char *key, unsigned *out, struct err *err)
 {
 	int ret;
 
@@ -260,9 +260,15 @@ static int pci_probe(struct port *port, struct port_args *args, struct err *err)
 	if ((pp->pmd = pci_pmd_lookup(pp->dev->vendor, pp->dev->device)) == NULL) {
 		pci_pmd_list(ids, sizeof(ids));
 		return err_set(err, -ENOTSUP, "pci",
-			"port %s: no poll-mode driver for %s (%04x:%04x); supported: %s", port->name,
-			pp->addr, pp->dev->vendor, pp->dev->device, ids);
+			"port %s: no poll-mode driver for %s (%04x:%04x); supported: %s",
+			port->name, pp->addr, pp->dev->vendor, pp->dev->device, ids);
 	}
+	// Start from a clean device (function-level reset) where the kernel offers one; the PMD
+	// resets the NIC its own way next anyway.
+	if (pp->dev->ops->reset != NULL && (ret = pp->dev->ops->reset(pp->dev)) < 0 &&
+		ret != -ENOTSUP)
+		LOG_OBJ(WARN, port->name, "%s: function-level reset failed: %s, continuing",
+			pp->addr, strerror(-ret));
 	pp->max_mtu = 1500;
 	if ((ret = pp->pmd->init(pp, err)) < 0)
 		return ret;
@@ -276,14 +282,16 @@ static int pci_probe(struct port *port, struct port_args *args, struct err *err)
 	port->n_txq = (uint16_t)pp->n_txq;
 	port->numa_node = pp->dev->numa_node;
 	port->mtu = MIN(1500u, pp->max_mtu);
+	pp->link = pp->pmd->link_get != NULL && pp->pmd->link_get(pp);
 	pci_user_set(pp->addr, pp, NULL);
 	if (env != NULL) {
 		if (pp->dev->req_fd >= 0)
 			pp->req_watch = env->fd_watch(pp->dev->req_fd, pci_port_req_cb, pp);
 		pp->timer = env->timer_add(PCI_PERIODIC_MS, pci_port_periodic, pp);
 	}
-	LOG_OBJ(INFO, port->name, "%s: %s driver through %s, IOVA as %s, MAC "
-				  "%02x:%02x:%02x:%02x:%02x:%02x",
+	LOG_OBJ(INFO, port->name,
+		"%s: %s driver through %s, IOVA as %s, MAC "
+		"%02x:%02x:%02x:%02x:%02x:%02x",
 		pp->addr, pp->pmd->name, pci_access_name(pp->dev->access),
 		mem_iova_mode_name(mem_iova_mode()), port->mac[0], port->mac[1], port->mac[2],
 		port->mac[3], port->mac[4], port->mac[5]);
@@ -296,8 +304,9 @@ static int pci_start(struct port *port, struct err *err)
 	int ret;
 
 	if (pp->dev == NULL)
-		return err_set(err, -ENODEV, "", "port %s: device %s was given back to the kernel; "
-						 "delete the port and add it again",
+		return err_set(err, -ENODEV, "",
+			"port %s: device %s was given back to the kernel; "
+			"delete the port and add it again",
 			port->name, pp->addr);
 	if (pp->started)
 		return 0;
@@ -386,8 +395,8 @@ static int pci_reconfigure(struct port *port, struct port_args *args, struct err
 		if ((ret = port_args_get_mac(args, "mac", mac, err)) < 0)
 			return ret;
 		if (mac[0] & 1)
-			return err_set(err, -EINVAL, "mac", "port %s: mac must be a unicast address",
-				port->name);
+			return err_set(err, -EINVAL, "mac",
+				"port %s: mac must be a unicast address", port->name);
 		if (pp->pmd->mac_set == NULL)
 			return err_set(err, -EOPNOTSUPP, "mac", "port %s: %s cannot change its MAC",
 				port->name, pp->pmd->name);
@@ -428,6 +437,8 @@ static void pci_status(struct port *port, port_status_emit_fn emit, void *ctx)
 		emit(ctx, "access", "released");
 	}
 	emit(ctx, "promisc", pp->promisc ? "true" : "false");
+	if (pp->vf_token[0] != '\0')
+		emit(ctx, "vf_token", "set");
 	snprintf(buf, sizeof(buf), "%u", pp->rxd);
 	emit(ctx, "rxd", buf);
 	snprintf(buf, sizeof(buf), "%u", pp->txd);
@@ -444,7 +455,8 @@ const struct port_ops pci_port_ops = {
 		"rxq=N  rx queues (default 1; e1000e: 2 with RSS, virtio-net: up to its queue "
 		"pairs)\n"
 		"txq=N  tx queues (default: rxq)\n"
-		"rxd=N  rx ring size, a power of two 64..4096 (default 1024; virtio-net: at most the "
+		"rxd=N  rx ring size, a power of two 64..4096 (default 1024; virtio-net: at most "
+		"the "
 		"device's queue size)\n"
 		"txd=N  tx ring size, a power of two 64..4096 (default 1024)\n"
 		"mac=MAC  MAC address to use (default: the NIC's own)\n"

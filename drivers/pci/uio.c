@@ -75,8 +75,8 @@ static int uio_bar_map(struct pci_dev *dev, unsigned i, struct err *err)
 	va = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd); // the mapping keeps the resource
 	if (va == MAP_FAILED)
-		return err_set(err, -errno, "pci", "%s: mmap of %s: %s", dev->addr, path,
-			strerror(errno));
+		return err_set(
+			err, -errno, "pci", "%s: mmap of %s: %s", dev->addr, path, strerror(errno));
 	dev->bar[i].va = va;
 	dev->bar[i].size = (size_t)st.st_size;
 	return 0;
@@ -174,7 +174,10 @@ int uio_dev_open(struct pci_dev *dev, const struct pci_info *info, struct err *e
 			strerror(errno));
 		goto fail;
 	}
-	LOG(INFO, "%s opened through uio_pci_generic (%s)", dev->addr, ud->uio_name);
+	LOG(WARN,
+		"%s opened through uio_pci_generic (%s): no IOMMU, nothing protects memory from "
+		"the device's DMA",
+		dev->addr, ud->uio_name);
 	return 0;
 fail:
 	uio_close(dev);

@@ -71,6 +71,18 @@ unsigned vfio_dma_mappings(void)
 	return vfio.n_mappings;
 }
 
+static char vfio_map_msg[400];
+
+const char *vfio_map_error(void)
+{
+	return vfio_map_msg;
+}
+
+void vfio_map_error_clear(void)
+{
+	vfio_map_msg[0] = '\0';
+}
+
 // ---- DMA mapping ----
 
 static long vfio_dma_entry_limit(void)
@@ -89,20 +101,19 @@ static long vfio_dma_entry_limit(void)
 	return v;
 }
 
-// The last mapping failure, for the error returned to the user (the hook can only log).
-static char vfio_map_msg[400];
-
 // Turns a VFIO_IOMMU_MAP_DMA failure into a message naming the limit that was hit.
-static void vfio_map_error(const struct mem_segment *seg, uint64_t iova, uint64_t size, int e)
+static void vfio_map_explain(const struct mem_segment *seg, uint64_t iova, uint64_t size, int e)
 {
 	struct rlimit rl = {0};
 
 	getrlimit(RLIMIT_MEMLOCK, &rl);
 	if (e == ENOSPC)
 		snprintf(vfio_map_msg, sizeof(vfio_map_msg),
-			"segment %s: VFIO_IOMMU_MAP_DMA: the container reached the vfio_iommu_type1 "
+			"segment %s: VFIO_IOMMU_MAP_DMA: the container reached the "
+			"vfio_iommu_type1 "
 			"dma_entry_limit (%ld mappings, %u made by vswitchd); raise it: modprobe "
-			"vfio_iommu_type1 dma_entry_limit=N, or use larger hugepages (page-size: 1G)",
+			"vfio_iommu_type1 dma_entry_limit=N, or use larger hugepages (page-size: "
+			"1G)",
 			seg->name, vfio_dma_entry_limit(), vfio.n_mappings);
 	else if (e == ENOMEM)
 		snprintf(vfio_map_msg, sizeof(vfio_map_msg),
@@ -111,16 +122,19 @@ static void vfio_map_error(const struct mem_segment *seg, uint64_t iova, uint64_
 			"raise it (LimitMEMLOCK=infinity in the unit, ulimit -l unlimited)",
 			seg->name, (unsigned long long)size,
 			rl.rlim_cur == RLIM_INFINITY ? "unlimited: " : "",
-			rl.rlim_cur == RLIM_INFINITY ? 0ull : (unsigned long long)rl.rlim_cur / 1024);
+			rl.rlim_cur == RLIM_INFINITY ? 0ull
+						     : (unsigned long long)rl.rlim_cur / 1024);
 	else
 		snprintf(vfio_map_msg, sizeof(vfio_map_msg),
-			"segment %s: VFIO_IOMMU_MAP_DMA va %p iova 0x%llx size 0x%llx: %s", seg->name,
-			seg->va, (unsigned long long)iova, (unsigned long long)size, strerror(e));
+			"segment %s: VFIO_IOMMU_MAP_DMA va %p iova 0x%llx size 0x%llx: %s",
+			seg->name, seg->va, (unsigned long long)iova, (unsigned long long)size,
+			strerror(e));
 	LOG(ERR, "%s", vfio_map_msg);
 }
 
 static int vfio_map(const struct mem_segment *seg, void *va, uint64_t iova, uint64_t size)
 {
+	vfio_map_msg[0] = '\0';
 	struct vfio_iommu_type1_dma_map m = {
 		.argsz = sizeof(m),
 		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
@@ -132,7 +146,7 @@ static int vfio_map(const struct mem_segment *seg, void *va, uint64_t iova, uint
 	if (ioctl(vfio.fd, VFIO_IOMMU_MAP_DMA, &m) < 0) {
 		int e = errno;
 
-		vfio_map_error(seg, iova, size, e);
+		vfio_map_explain(seg, iova, size, e);
 		return -e;
 	}
 	vfio.n_mappings++;
@@ -268,8 +282,8 @@ static int vfio_dma_setup(const char *addr, struct err *err)
 				"memory.iova-mode: pa (needs root and hugepages) or use an IOMMU "
 				"with a 48-bit address width (QEMU: intel-iommu,aw-bits=48)",
 				addr, (unsigned long long)vfio_iova_max(), rc.name,
-				(unsigned long long)rc.va, e.msg[0] ? " and IOVA as PA failed: " : "",
-				e.msg);
+				(unsigned long long)rc.va,
+				e.msg[0] ? " and IOVA as PA failed: " : "", e.msg);
 		} else if (mem_iova_mode() == MEM_IOVA_AUTO) {
 			if ((ret = mem_iova_mode_set(MEM_IOVA_VA, &e)) < 0)
 				return err_set(err, ret, "pci", "%s: %s", addr, e.msg);
@@ -278,8 +292,9 @@ static int vfio_dma_setup(const char *addr, struct err *err)
 	}
 	vfio_map_msg[0] = '\0';
 	if ((ret = mem_segment_foreach(vfio_seg_map_cb, NULL)) < 0)
-		return err_set(err, ret, "pci", "%s: cannot DMA-map packet memory into the IOMMU: %s",
-			addr, vfio_map_msg[0] ? vfio_map_msg : strerror(-ret));
+		return err_set(err, ret, "pci",
+			"%s: cannot DMA-map packet memory into the IOMMU: %s", addr,
+			vfio_map_msg[0] ? vfio_map_msg : strerror(-ret));
 	mem_set_segment_hook(vfio_seg_hook, NULL);
 	vfio.hooked = true;
 	LOG(INFO, "DMA-mapped %u region(s) for %s, IOVA as %s", vfio.n_mappings, addr,
@@ -300,8 +315,8 @@ static void vfio_iommu_info(void)
 	vfio.n_ranges = 0;
 	if (ioctl(vfio.fd, VFIO_IOMMU_GET_INFO, ii) < 0 || !(ii->flags & VFIO_IOMMU_INFO_CAPS))
 		return;
-	for (off = ii->cap_offset; off != 0 && off + sizeof(struct vfio_info_cap_header) <=
-		 sizeof(buf);) {
+	for (off = ii->cap_offset;
+		off != 0 && off + sizeof(struct vfio_info_cap_header) <= sizeof(buf);) {
 		struct vfio_info_cap_header *h = (void *)(buf + off);
 
 		if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
@@ -364,8 +379,8 @@ static int vfio_container_open(bool noiommu, const char *addr, struct err *err)
 	if ((ret = ioctl(vfio.fd, VFIO_GET_API_VERSION)) != VFIO_API_VERSION) {
 		close(vfio.fd);
 		vfio.fd = -1;
-		return err_set(err, -ENOTSUP, "pci", "%s: unsupported VFIO API version %d", addr,
-			ret);
+		return err_set(
+			err, -ENOTSUP, "pci", "%s: unsupported VFIO API version %d", addr, ret);
 	}
 	if (!noiommu && ioctl(vfio.fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0 &&
 		ioctl(vfio.fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) <= 0) {
@@ -381,7 +396,8 @@ static int vfio_container_open(bool noiommu, const char *addr, struct err *err)
 		vfio.fd = -1;
 		return err_set(err, -ENOTSUP, "pci",
 			"%s: VFIO no-IOMMU mode is not enabled (echo 1 > "
-			"/sys/module/vfio/parameters/enable_unsafe_noiommu_mode; the kernel must be "
+			"/sys/module/vfio/parameters/enable_unsafe_noiommu_mode; the kernel must "
+			"be "
 			"built with CONFIG_VFIO_NOIOMMU)",
 			addr);
 	}
@@ -390,8 +406,8 @@ static int vfio_container_open(bool noiommu, const char *addr, struct err *err)
 	return 0;
 }
 
-static int vfio_group_get(int num, bool noiommu, const char *addr, struct vfio_group **out,
-	struct err *err)
+static int vfio_group_get(
+	int num, bool noiommu, const char *addr, struct vfio_group **out, struct err *err)
 {
 	struct vfio_group_status st = {.argsz = sizeof(st)};
 	struct vfio_group *g = NULL;
@@ -413,8 +429,8 @@ static int vfio_group_get(int num, bool noiommu, const char *addr, struct vfio_g
 			VFIO_MAX_GROUPS);
 	if ((ret = vfio_container_open(noiommu, addr, err)) < 0)
 		return ret;
-	snprintf(path, sizeof(path), "%s/vfio/%s%d", pci_dev_root(), noiommu ? "noiommu-" : "",
-		num);
+	snprintf(
+		path, sizeof(path), "%s/vfio/%s%d", pci_dev_root(), noiommu ? "noiommu-" : "", num);
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
 		ret = -errno;
 		if (ret == -EBUSY)
@@ -434,8 +450,8 @@ static int vfio_group_get(int num, bool noiommu, const char *addr, struct vfio_g
 		goto release;
 	}
 	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &st) < 0) {
-		ret = err_set(err, -errno, "pci", "%s: VFIO_GROUP_GET_STATUS: %s", addr,
-			strerror(errno));
+		ret = err_set(
+			err, -errno, "pci", "%s: VFIO_GROUP_GET_STATUS: %s", addr, strerror(errno));
 		goto close_fd;
 	}
 	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
@@ -459,8 +475,8 @@ static int vfio_group_get(int num, bool noiommu, const char *addr, struct vfio_g
 	if (!vfio.iommu_set) {
 		int type = noiommu ? VFIO_NOIOMMU_IOMMU
 				   : (ioctl(vfio.fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) > 0
-						   ? VFIO_TYPE1v2_IOMMU
-						   : VFIO_TYPE1_IOMMU);
+						     ? VFIO_TYPE1v2_IOMMU
+						     : VFIO_TYPE1_IOMMU);
 
 		if (ioctl(vfio.fd, VFIO_SET_IOMMU, type) < 0) {
 			ret = err_set(err, -errno, "pci", "%s: VFIO_SET_IOMMU(%d): %s", addr, type,
@@ -536,15 +552,14 @@ static int vfio_bar_map(struct pci_dev *dev, unsigned i, struct err *err)
 	void *va;
 
 	if (r->size == 0)
-		return err_set(err, -ENODEV, "pci", "%s: BAR %u is not implemented", dev->addr,
-			i);
+		return err_set(err, -ENODEV, "pci", "%s: BAR %u is not implemented", dev->addr, i);
 	if (!(r->flags & VFIO_REGION_INFO_FLAG_MMAP))
 		return err_set(err, -ENOTSUP, "pci",
 			"%s: VFIO does not let BAR %u be mmap'ed (I/O port BAR?)", dev->addr, i);
 	va = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, vd->fd, (off_t)r->offset);
 	if (va == MAP_FAILED)
-		return err_set(err, -errno, "pci", "%s: mmap of BAR %u (%llu bytes): %s",
-			dev->addr, i, (unsigned long long)r->size, strerror(errno));
+		return err_set(err, -errno, "pci", "%s: mmap of BAR %u (%llu bytes): %s", dev->addr,
+			i, (unsigned long long)r->size, strerror(errno));
 	dev->bar[i].va = va;
 	dev->bar[i].size = r->size;
 	return 0;
@@ -668,8 +683,8 @@ static int vfio_pf_token_set(int fd, const char *token)
 	return ioctl(fd, VFIO_DEVICE_FEATURE, f) < 0 ? -errno : 0;
 }
 
-int vfio_dev_open(struct pci_dev *dev, const struct pci_info *info, const char *vf_token,
-	struct err *err)
+int vfio_dev_open(
+	struct pci_dev *dev, const struct pci_info *info, const char *vf_token, struct err *err)
 {
 	struct vfio_device_info di = {.argsz = sizeof(di)};
 	struct vfio_region_info cfg = {.argsz = sizeof(cfg)};
@@ -680,7 +695,8 @@ int vfio_dev_open(struct pci_dev *dev, const struct pci_info *info, const char *
 
 	if (info->iommu_group < 0)
 		return err_set(err, -ENODEV, "pci",
-			"%s is bound to vfio-pci but has no IOMMU group (sysfs iommu_group missing)",
+			"%s is bound to vfio-pci but has no IOMMU group (sysfs iommu_group "
+			"missing)",
 			dev->addr);
 	if (vf_token != NULL && vfio_vf_token_check(vf_token) < 0)
 		return err_set(err, -EINVAL, "vf-token",
@@ -710,12 +726,15 @@ int vfio_dev_open(struct pci_dev *dev, const struct pci_info *info, const char *
 		ret = -errno;
 		if (ret == -EACCES && info->is_vf)
 			err_set(err, ret, "vf-token",
-				"%s: VFIO refused the VF: its PF is bound to vfio-pci and needs the "
+				"%s: VFIO refused the VF: its PF is bound to vfio-pci and needs "
+				"the "
 				"same vf-token on both ports%s",
-				dev->addr, vf_token ? " (the token given does not match the PF's)" : "");
+				dev->addr,
+				vf_token ? " (the token given does not match the PF's)" : "");
 		else if (ret == -EPERM && noiommu)
 			err_set(err, ret, "pci",
-				"%s: VFIO no-IOMMU devices can be opened only with CAP_SYS_RAWIO (run "
+				"%s: VFIO no-IOMMU devices can be opened only with CAP_SYS_RAWIO "
+				"(run "
 				"vswitchd as root)",
 				dev->addr);
 		else
@@ -731,8 +750,8 @@ int vfio_dev_open(struct pci_dev *dev, const struct pci_info *info, const char *
 	}
 	cfg.index = VFIO_PCI_CONFIG_REGION_INDEX;
 	if (ioctl(vd->fd, VFIO_DEVICE_GET_REGION_INFO, &cfg) < 0) {
-		ret = err_set(err, -errno, "pci", "%s: config region: %s", dev->addr,
-			strerror(errno));
+		ret = err_set(
+			err, -errno, "pci", "%s: config region: %s", dev->addr, strerror(errno));
 		goto fail;
 	}
 	vd->cfg_off = cfg.offset;
@@ -751,8 +770,13 @@ int vfio_dev_open(struct pci_dev *dev, const struct pci_info *info, const char *
 		goto fail;
 	}
 	vfio_req_enable(dev);
-	LOG(INFO, "%s opened through VFIO%s (group %d)", dev->addr, noiommu ? " no-IOMMU" : "",
-		info->iommu_group);
+	if (noiommu)
+		LOG(WARN,
+			"%s opened through VFIO no-IOMMU mode (group %d): nothing protects memory "
+			"from the device's DMA, and the kernel is tainted",
+			dev->addr, info->iommu_group);
+	else
+		LOG(INFO, "%s opened through VFIO (group %d)", dev->addr, info->iommu_group);
 	return 0;
 fail:
 	vfio_close(dev);

@@ -319,8 +319,8 @@ static void conn_readable(int fd, void *arg)
 
 	for (unsigned msgs = 0; msgs < VHOST_MSGS_PER_WAKEUP && vp->conn_fd == fd;) {
 		size_t want = vp->rx_have < VHOST_HDR_SIZE
-				      ? VHOST_HDR_SIZE - vp->rx_have
-				      : VHOST_HDR_SIZE + vp->rx_size - vp->rx_have;
+			? VHOST_HDR_SIZE - vp->rx_have
+			: VHOST_HDR_SIZE + vp->rx_size - vp->rx_have;
 		struct iovec iov = {.iov_base = vp->rx + vp->rx_have, .iov_len = want};
 		struct msghdr mh = {.msg_iov = &iov,
 			.msg_iovlen = 1,
@@ -832,7 +832,22 @@ static bool vhost_link_get(struct port *port)
 	struct vhost_port *vp = port->priv;
 
 	return vp->conn == VHOST_CONN_CONNECTED && !vp->dev.broken &&
-	       vhost_dev_n_running(&vp->dev) > 0;
+		vhost_dev_n_running(&vp->dev) > 0;
+}
+
+// "running (size 256, avail 1234, used 1230)" from the guest's ring indices: where a stuck
+// queue stands (the ring memory stays mapped while the vring runs).
+static void vring_state(struct vhost_port *vp, unsigned i, char *buf, size_t size)
+{
+	const struct virtq *vq = &vp->vqs[i];
+
+	if (!vp->dev.vr[i].running) {
+		snprintf(buf, size, "stopped");
+		return;
+	}
+	snprintf(buf, size, "running (size %u, avail %u, used %u)", vq->size,
+		atomic_load_explicit(&vq->avail->idx, memory_order_relaxed),
+		atomic_load_explicit(&vq->used->idx, memory_order_relaxed));
 }
 
 static void vhost_status(struct port *port, port_status_emit_fn emit, void *ctx)
@@ -871,12 +886,12 @@ static void vhost_status(struct port *port, port_status_emit_fn emit, void *ctx)
 	snprintf(buf, sizeof(buf), "%" PRIu64, irq_skip);
 	emit(ctx, "guest-interrupts-suppressed", buf);
 	for (unsigned q = 0; q < vp->dev.n_pairs; q++) {
-		char key[32];
+		char key[32], tx[64], rx[64];
 
+		vring_state(vp, 2 * q + 1, tx, sizeof(tx));
+		vring_state(vp, 2 * q, rx, sizeof(rx));
 		snprintf(key, sizeof(key), "queue%u", q);
-		snprintf(buf, sizeof(buf), "guest-tx %s, guest-rx %s",
-			vp->dev.vr[2 * q + 1].running ? "running" : "stopped",
-			vp->dev.vr[2 * q].running ? "running" : "stopped");
+		snprintf(buf, sizeof(buf), "guest-tx %s, guest-rx %s", tx, rx);
 		emit(ctx, key, buf);
 	}
 	if (vp->last_error[0])

@@ -4,7 +4,10 @@
 #include "drivers/vhost/virtq.h"
 
 #include <errno.h>
+#include <linux/membarrier.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +48,25 @@ void virtq_stats_read(const struct virtq *vq, struct virtq_stats_snap *out)
 #undef VIRTQ_X
 }
 
+// Asymmetric fences: with membarrier(2), bursts enter with a plain store and load (a full
+// barrier per burst costs tens of cycles, paid on every poll, even empty ones) and the rare
+// virtq_quiesce() forces the barrier on every thread of the process instead. Without it
+// (kernels before 4.14, seccomp), bursts use seq_cst. Set once, before any queue is ready.
+static _Atomic int virtq_membarrier = -1; // -1 unknown, 0 unavailable, 1 registered
+static bool virtq_asym;
+
+static void virtq_fences_init(void)
+{
+	int v = -1;
+
+	if (!atomic_compare_exchange_strong(&virtq_membarrier, &v, 0))
+		return;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {
+		virtq_asym = true;
+		atomic_store(&virtq_membarrier, 1);
+	}
+}
+
 void virtq_count_tx_invalid(struct virtq *vq, uint16_t n)
 {
 	if (n > 0)
@@ -53,6 +75,7 @@ void virtq_count_tx_invalid(struct virtq *vq, uint16_t n)
 
 void virtq_init(struct virtq *vq, uint16_t port_id, uint16_t qid, int errfd)
 {
+	virtq_fences_init();
 	memset(vq, 0, sizeof(*vq));
 	vq->callfd = -1;
 	vq->port_id = port_id;
@@ -67,6 +90,10 @@ void virtq_quiesce(struct virtq *vq)
 	struct timespec ts = {.tv_sec = 0, .tv_nsec = 20000};
 
 	atomic_store_explicit(&vq->ready, 0, memory_order_seq_cst);
+	// Every running worker executes a full barrier: a burst that had not yet made busy = 1
+	// visible now either sees ready == 0 or its busy store is visible to our load below.
+	if (virtq_asym && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) < 0)
+		abort(); // registered at init: failing now would break the handshake silently
 	// A burst is bounded (32 packets), so this waits microseconds unless the worker thread is
 	// preempted mid-burst; sleep rather than spin so that a worker sharing our core can run.
 	while (atomic_load_explicit(&vq->busy, memory_order_seq_cst) != 0)
@@ -129,8 +156,8 @@ int virtq_start(struct virtq *vq, const struct virtq_config *cfg, bool *base_fix
 	vq->indirect = cfg->features & VHOST_BIT(VIRTIO_RING_F_INDIRECT_DESC);
 	vq->hdr_len = (cfg->features &
 			      (VHOST_BIT(VIRTIO_F_VERSION_1) | VHOST_BIT(VIRTIO_NET_F_MRG_RXBUF)))
-			      ? 12
-			      : 10;
+		? 12
+		: 10;
 	vq->callfd = cfg->callfd;
 	vq->last_avail_idx = cfg->base;
 	vq->last_used_idx = cfg->base;
@@ -161,9 +188,20 @@ int virtq_start(struct virtq *vq, const struct virtq_config *cfg, bool *base_fix
 
 static inline bool burst_enter(struct virtq *vq)
 {
-	// Pairs with virtq_quiesce(): store busy, then load ready, both seq_cst (Dekker).
-	atomic_store_explicit(&vq->busy, 1, memory_order_seq_cst);
-	if (likely(atomic_load_explicit(&vq->ready, memory_order_seq_cst) &&
+	bool ready;
+
+	// Pairs with virtq_quiesce(): store busy, then load ready (Dekker). The store-load order
+	// comes from the control thread's membarrier, or from seq_cst here without it; acquire
+	// pairs with the seq_cst store of ready in virtq_start() (the queue configuration).
+	if (likely(virtq_asym)) {
+		atomic_store_explicit(&vq->busy, 1, memory_order_relaxed);
+		atomic_signal_fence(memory_order_seq_cst);
+		ready = atomic_load_explicit(&vq->ready, memory_order_acquire);
+	} else {
+		atomic_store_explicit(&vq->busy, 1, memory_order_seq_cst);
+		ready = atomic_load_explicit(&vq->ready, memory_order_seq_cst);
+	}
+	if (likely(ready &&
 		    atomic_load_explicit(&vq->error, memory_order_relaxed) == VIRTQ_ERR_NONE))
 		return true;
 	atomic_store_explicit(&vq->busy, 0, memory_order_release);
@@ -246,12 +284,12 @@ int virtq_walk_next(struct virtq_walk *w, struct virtq_seg *seg)
 			if (unlikely(flags & VIRTQ_DESC_F_NEXT))
 				return -VIRTQ_ERR_INDIRECT_NEXT;
 			if (unlikely(len == 0 || (len % sizeof(struct virtq_desc)) != 0 ||
-				     len / sizeof(struct virtq_desc) > VIRTQ_INDIRECT_MAX))
+				    len / sizeof(struct virtq_desc) > VIRTQ_INDIRECT_MAX))
 				return -VIRTQ_ERR_INDIRECT_LEN;
 			// The table itself must be contiguous in one region, and aligned where we
 			// map it (a region's mmap offset need not be).
 			if (unlikely((t = vhost_mem_gpa(w->mem, addr, len)) == NULL ||
-				     ((uintptr_t)t & 15) != 0))
+				    ((uintptr_t)t & 15) != 0))
 				return -VIRTQ_ERR_ADDR;
 			w->table = t;
 			w->table_len = len / sizeof(struct virtq_desc);
@@ -292,7 +330,7 @@ static inline void vq_notify(struct virtq *vq)
 		uint16_t new = vq->last_used_idx;
 
 		need = !vq->signalled_used_valid ||
-		       (uint16_t)(new - event - 1) < (uint16_t)(new - old);
+			(uint16_t)(new - event - 1) < (uint16_t)(new - old);
 		vq->signalled_used = new;
 		vq->signalled_used_valid = true;
 	} else {

@@ -182,7 +182,8 @@ static int virtio_region(struct pci_port *pp, const struct virtio_caps *c, unsig
 		return ret;
 	if (c->len[type] < min_len || (uint64_t)c->off[type] + c->len[type] > dev->bar[bar].size)
 		return err_set(err, -EINVAL, "pci",
-			"%s: virtio %s region (BAR%d+%#x, %u bytes) is malformed for BAR of %zu bytes",
+			"%s: virtio %s region (BAR%d+%#x, %u bytes) is malformed for BAR of %zu "
+			"bytes",
 			pp->addr, names[type], bar, c->off[type], c->len[type], dev->bar[bar].size);
 	*out = dev->bar[bar].va + c->off[type];
 	return 0;
@@ -229,7 +230,8 @@ static int virtio_negotiate(struct pci_port *pp, struct err *err)
 	if (!(vp->offered & VBIT(VF_VERSION_1))) {
 		virtio_status_set(vp, VIRTIO_S_FAILED);
 		return err_set(err, -ENOTSUP, "pci",
-			"%s: legacy-only virtio device (no VIRTIO_F_VERSION_1); use a modern device "
+			"%s: legacy-only virtio device (no VIRTIO_F_VERSION_1); use a modern "
+			"device "
 			"(QEMU: disable-legacy=on)",
 			pp->addr);
 	}
@@ -252,9 +254,8 @@ static int virtio_negotiate(struct pci_port *pp, struct err *err)
 	virtio_status_set(vp, VIRTIO_S_FEATURES_OK);
 	if (!(vr8(vp->common, VCC_STATUS) & VIRTIO_S_FEATURES_OK)) {
 		virtio_status_set(vp, VIRTIO_S_FAILED);
-		return err_set(err, -ENOTSUP, "pci",
-			"%s: the virtio device refused features %#llx", pp->addr,
-			(unsigned long long)f);
+		return err_set(err, -ENOTSUP, "pci", "%s: the virtio device refused features %#llx",
+			pp->addr, (unsigned long long)f);
 	}
 	vp->features = f;
 	return 0;
@@ -274,11 +275,12 @@ static int virtio_init(struct pci_port *pp, struct err *err)
 	for (unsigned i = 0; i < ARRAY_SIZE(c.bar); i++)
 		c.bar[i] = -1;
 	if ((ret = pci_cap_foreach(pp->dev, virtio_cap_cb, &c)) < 0)
-		return err_set(err, ret, "pci", "%s: cannot read the capability list: %s",
-			pp->addr, strerror(-ret));
+		return err_set(err, ret, "pci", "%s: cannot read the capability list: %s", pp->addr,
+			strerror(-ret));
 	if ((ret = virtio_region(pp, &c, VIRTIO_PCI_CAP_NOTIFY, 2, &vp->notify_base, err)) < 0 ||
 		(ret = virtio_region(pp, &c, VIRTIO_PCI_CAP_DEVICE, 6, &vp->devcfg, err)) < 0 ||
-		(ret = virtio_region(pp, &c, VIRTIO_PCI_CAP_COMMON, VCC_SIZE, &vp->common, err)) < 0)
+		(ret = virtio_region(pp, &c, VIRTIO_PCI_CAP_COMMON, VCC_SIZE, &vp->common, err)) <
+			0)
 		return ret;
 	vp->notify_mult = c.notify_mult;
 	vp->notify_len = c.len[VIRTIO_PCI_CAP_NOTIFY];
@@ -291,8 +293,8 @@ static int virtio_init(struct pci_port *pp, struct err *err)
 	vp->num_queues = vr16(vp->common, VCC_NUMQ);
 	vp->max_pairs = 1;
 	if ((vp->features & VBIT(VF_MQ)) && vp->devcfg_len >= VNC_MAX_PAIRS + 2)
-		vp->max_pairs = MAX(1u, MIN((unsigned)vr16(vp->devcfg, VNC_MAX_PAIRS),
-						VIRTIO_MAX_PAIRS));
+		vp->max_pairs =
+			MAX(1u, MIN((unsigned)vr16(vp->devcfg, VNC_MAX_PAIRS), VIRTIO_MAX_PAIRS));
 	vp->have_ctrl = (vp->features & VBIT(VF_CTRL_VQ)) && vp->num_queues > 2 * vp->max_pairs;
 	if (vp->num_queues < 2)
 		return err_set(err, -ENODEV, "pci", "%s: virtio-net device with %u queues",
@@ -337,8 +339,8 @@ static int virtio_queue_setup(struct pci_port *pp, struct virtio_vq *q, unsigned
 	vw16(vp->common, VCC_Q_SELECT, (uint16_t)qidx);
 	size = vr16(vp->common, VCC_Q_SIZE);
 	if (size == 0)
-		return err_set(err, -ENODEV, "pci", "%s: virtqueue %u does not exist", pp->addr,
-			qidx);
+		return err_set(
+			err, -ENODEV, "pci", "%s: virtqueue %u does not exist", pp->addr, qidx);
 	// The device's size is a maximum; ours is a power of two no larger.
 	while (size > want && size > 1)
 		size >>= 1;
@@ -352,8 +354,8 @@ static int virtio_queue_setup(struct pci_port *pp, struct virtio_vq *q, unsigned
 	notify_off = (uint64_t)noff * vp->notify_mult;
 	if (notify_off + 2 > vp->notify_len)
 		return err_set(err, -EINVAL, "pci",
-			"%s: virtqueue %u notify offset %#llx is outside the notify region", pp->addr,
-			qidx, (unsigned long long)notify_off);
+			"%s: virtqueue %u notify offset %#llx is outside the notify region",
+			pp->addr, qidx, (unsigned long long)notify_off);
 	memset(q, 0, sizeof(*q));
 	q->qidx = (uint16_t)qidx;
 	q->notify = (volatile uint16_t *)(vp->notify_base + notify_off);
@@ -378,8 +380,8 @@ static int virtio_queue_setup(struct pci_port *pp, struct virtio_vq *q, unsigned
 
 // Sends one control command and waits for the device's answer (the device handles the control
 // queue synchronously in practice; bounded by 1 s).
-static int virtio_ctrl(struct pci_port *pp, uint8_t cls, uint8_t cmd, const void *data,
-	size_t len, struct err *err)
+static int virtio_ctrl(struct pci_port *pp, uint8_t cls, uint8_t cmd, const void *data, size_t len,
+	struct err *err)
 {
 	struct virtio_priv *vp = pp->pmd_priv;
 	struct virtio_vq *q = &vp->ctrl;
@@ -396,10 +398,9 @@ static int virtio_ctrl(struct pci_port *pp, uint8_t cls, uint8_t cmd, const void
 	buf[1] = cmd;
 	memcpy(buf + 2, data, len);
 	*ack = 0xff;
-	q->desc[0] = (struct virtq_desc){.addr = iova, .len = (uint32_t)(2 + len),
-		.flags = VIRTQ_DESC_F_NEXT, .next = 1};
-	q->desc[1] = (struct virtq_desc){.addr = iova + 64, .len = 1,
-		.flags = VIRTQ_DESC_F_WRITE};
+	q->desc[0] = (struct virtq_desc){
+		.addr = iova, .len = (uint32_t)(2 + len), .flags = VIRTQ_DESC_F_NEXT, .next = 1};
+	q->desc[1] = (struct virtq_desc){.addr = iova + 64, .len = 1, .flags = VIRTQ_DESC_F_WRITE};
 	q->avail->ring[q->avail_idx & q->mask] = 0;
 	q->avail_idx++;
 	virtio_vq_kick(q);
@@ -410,8 +411,9 @@ static int virtio_ctrl(struct pci_port *pp, uint8_t cls, uint8_t cmd, const void
 		usleep(100);
 	}
 	if (used == q->used_idx)
-		return err_set(err, -ETIMEDOUT, "", "%s: no answer on the control virtqueue (class "
-						    "%u command %u)",
+		return err_set(err, -ETIMEDOUT, "",
+			"%s: no answer on the control virtqueue (class "
+			"%u command %u)",
 			pp->addr, cls, cmd);
 	q->used_idx = used;
 	if (*ack != VIRTIO_NET_OK)
@@ -487,8 +489,8 @@ static int virtio_start(struct pci_port *pp, struct err *err)
 		goto fail;
 	virtio_status_set(vp, VIRTIO_S_DRIVER_OK);
 	if (vr8(vp->common, VCC_STATUS) & (VIRTIO_S_NEEDS_RESET | VIRTIO_S_FAILED)) {
-		ret = err_set(err, -EIO, "pci", "%s: the virtio device failed at DRIVER_OK",
-			pp->addr);
+		ret = err_set(
+			err, -EIO, "pci", "%s: the virtio device failed at DRIVER_OK", pp->addr);
 		goto fail;
 	}
 	if (pairs > 1) {
@@ -503,12 +505,13 @@ static int virtio_start(struct pci_port *pp, struct err *err)
 
 		if ((ret = virtio_ctrl(pp, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on, 1,
 			     err)) < 0 ||
-			(ret = virtio_ctrl(pp, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &on, 1,
-				 err)) < 0)
+			(ret = virtio_ctrl(pp, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &on,
+				 1, err)) < 0)
 			goto fail;
 	} else if (!pp->promisc) {
-		LOG_OBJ(WARN, port->name, "%s: no VIRTIO_NET_F_CTRL_RX: the device stays in its "
-					  "default receive mode",
+		LOG_OBJ(WARN, port->name,
+			"%s: no VIRTIO_NET_F_CTRL_RX: the device stays in its "
+			"default receive mode",
 			pp->addr);
 	}
 	if (pp->mac_given && vp->have_ctrl && (vp->features & VBIT(VF_CTRL_MAC_ADDR)) &&
@@ -527,9 +530,8 @@ static int virtio_start(struct pci_port *pp, struct err *err)
 	LOG_OBJ(INFO, port->name,
 		"%s: %u queue pair(s) of %u/%u descriptors, features %#llx (offered %#llx), "
 		"link %s",
-		pp->addr, pairs, vp->rxq[0].size, vp->txq[0].size,
-		(unsigned long long)vp->features, (unsigned long long)vp->offered,
-		virtio_link(vp) ? "up" : "down");
+		pp->addr, pairs, vp->rxq[0].size, vp->txq[0].size, (unsigned long long)vp->features,
+		(unsigned long long)vp->offered, virtio_link(vp) ? "up" : "down");
 	return 0;
 fail:
 	virtio_stop(pp);
@@ -628,8 +630,8 @@ static int virtio_promisc_set(struct pci_port *pp, bool on, struct err *err)
 			"%s: the device has no VIRTIO_NET_F_CTRL_RX", pp->addr);
 	if ((ret = virtio_ctrl(pp, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &v, 1, err)) <
 			0 ||
-		(ret = virtio_ctrl(pp, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &v, 1, err)) <
-			0)
+		(ret = virtio_ctrl(
+			 pp, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &v, 1, err)) < 0)
 		return ret;
 	pp->promisc = on;
 	return 0;
@@ -644,8 +646,8 @@ static int virtio_mac_set(struct pci_port *pp, const uint8_t mac[6], struct err 
 		if (!vp->have_ctrl || !(vp->features & VBIT(VF_CTRL_MAC_ADDR)))
 			return err_set(err, -EOPNOTSUPP, "mac",
 				"%s: the device has no VIRTIO_NET_F_CTRL_MAC_ADDR", pp->addr);
-		if ((ret = virtio_ctrl(pp, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6,
-			     err)) < 0)
+		if ((ret = virtio_ctrl(pp, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac,
+			     6, err)) < 0)
 			return ret;
 	}
 	memcpy(pp->port->mac, mac, 6);

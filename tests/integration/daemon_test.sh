@@ -35,6 +35,17 @@ VS_CONF=$saved_conf
 out=$("$VSWITCHD" --config "$T_DIR/check2.yaml" --check 2>&1)
 check_eq "--check fails on an unknown port type" 1 "$?"
 check_match "--check names the bad type" "nosuchtype" "$out"
+check_match "--check lists the known port types" "fix: use one of the port types: .*af_packet" "$out"
+# Missing directories are created like mkdir -p; a file in the way is a failure.
+touch "$T_DIR/afile"
+printf 'daemon:\n  state-dir: %s\n  socket: %s\n' "$T_DIR/new/deeper/state" \
+	"$T_DIR/afile/sub/vswitchd.sock" >"$T_DIR/check3.yaml"
+out=$("$VSWITCHD" --config "$T_DIR/check3.yaml" --check 2>&1)
+check_eq "--check fails on a socket directory under a file" 1 "$?"
+check_match "--check: nested missing state dir will be created" \
+	"ok  \] state directory $T_DIR/new/deeper/state will be created" "$out"
+check_match "--check: socket dir under a file cannot be created" \
+	"FAIL\] socket directory $T_DIR/afile/sub .*$T_DIR/afile is not a directory" "$out"
 
 # --- start, single instance, pid file ---
 vs_start --pidfile "$T_DIR/vswitchd.pid" || vs_done

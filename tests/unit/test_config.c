@@ -44,7 +44,8 @@ static const char *usable_desc(void)
 		while (j + 1 < n && cpus[j + 1] == cpus[j] + 1)
 			j++;
 		if (j == i)
-			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%d", o ? "," : "", cpus[i]);
+			o += (size_t)snprintf(
+				buf + o, sizeof(buf) - o, "%s%d", o ? "," : "", cpus[i]);
 		else
 			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%d-%d", o ? "," : "",
 				cpus[i], cpus[j]);
@@ -311,8 +312,8 @@ START_TEST(test_cpu_list)
 	ck_assert_int_eq(config_parse_cpu_list("0-31", cpus, DP_MAX_WORKERS, &n), 0);
 	ck_assert_uint_eq(n, 32);
 
-	static const char *const bad[] = {"", "abc", "3-1", "1-", "-1", "1,,2", "1,", "1 2", "1-2-3",
-		"0x1", "99999999", "1;2"};
+	static const char *const bad[] = {"", "abc", "3-1", "1-", "-1", "1,,2", "1,", "1 2",
+		"1-2-3", "0x1", "99999999", "1;2"};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(config_parse_cpu_list(bad[i], cpus, DP_MAX_WORKERS, &n) == -EINVAL,
 			"<<%s>> accepted", bad[i]);
@@ -356,14 +357,17 @@ END_TEST
 START_TEST(test_errors_syntax)
 {
 	expect_error("daemon:\n  socket: [\n",
-		"t.yaml:3:1: invalid YAML: did not find expected node content (while parsing a flow "
-		"node at line 3)", "");
+		"t.yaml:3:1: invalid YAML: did not find expected node content (while parsing a "
+		"flow node at line 3)",
+		"");
 	expect_error("daemon:\n  socket: /x\n bad: 1\n",
-		"t.yaml:3:2: invalid YAML: did not find expected key (while parsing a block mapping at "
-		"line 1)", "");
+		"t.yaml:3:2: invalid YAML: did not find expected key (while parsing a block "
+		"mapping at line 1)",
+		"");
 	expect_error("daemon:\n  socket: /\xff\n",
-		"t.yaml:2:12: invalid input: invalid leading UTF-8 octet (byte 0xff); the file must be "
-		"UTF-8 text", "");
+		"t.yaml:2:12: invalid input: invalid leading UTF-8 octet (byte 0xff); the file "
+		"must be UTF-8 text",
+		"");
 	expect_error("daemon: {socket: \"/a\\0b\"}\n",
 		"t.yaml:1:18: NUL characters are not allowed", "");
 	expect_error("a: &x 1\nb: *x\n",
@@ -371,8 +375,9 @@ START_TEST(test_errors_syntax)
 	expect_error("daemon: {}\n---\ncpu: {}\n",
 		"t.yaml:2:1: only one YAML document is allowed in the configuration", "");
 	expect_error("- a\n- b\n",
-		"t.yaml:1:1: expected a mapping with the sections daemon, cpu, memory and bridges at "
-		"the top level, got a list", "");
+		"t.yaml:1:1: expected a mapping with the sections daemon, cpu, memory and bridges "
+		"at the top level, got a list",
+		"");
 	expect_error("[1]: x\n", "t.yaml:1:1: mapping keys must be plain names, got a collection",
 		"");
 	expect_error("a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
@@ -396,7 +401,8 @@ START_TEST(test_errors_keys)
 		"hugepage-budget, require-hugepages, packet-buffers, max-mtu, buffer-cache",
 		"memory.hugepages");
 	expect_error("bridges:\n  - name: br0\n    port: []\n",
-		"t.yaml:3:5: bridges[0].port: unknown key, expected one of: name, options, ports, flows",
+		"t.yaml:3:5: bridges[0].port: unknown key, expected one of: name, options, "
+		"ports, flows",
 		"bridges[0].port");
 	expect_error("bridges:\n  - name: br0\n    ports:\n      - {name: p1, typ: x}\n",
 		"t.yaml:4:20: bridges[0].ports[0].typ: unknown key, expected one of: name, type, "
@@ -410,11 +416,13 @@ END_TEST
 START_TEST(test_errors_values)
 {
 	expect_error("cpu:\n  worker-cores: abc\n",
-		"t.yaml:2:17: cpu.worker-cores: expected a list of CPU numbers or a range string like "
-		"\"1-3\", got \"abc\"", "cpu.worker-cores");
+		"t.yaml:2:17: cpu.worker-cores: expected a list of CPU numbers or a range string "
+		"like \"1-3\", got \"abc\"",
+		"cpu.worker-cores");
 	expect_error("cpu:\n  worker-cores: [1, x]\n",
-		"t.yaml:2:21: cpu.worker-cores: expected a list of CPU numbers or a range string like "
-		"\"1-3\", got \"x\"", "cpu.worker-cores");
+		"t.yaml:2:21: cpu.worker-cores: expected a list of CPU numbers or a range string "
+		"like \"1-3\", got \"x\"",
+		"cpu.worker-cores");
 	expect_error("cpu:\n  worker-cores: []\n",
 		"t.yaml:2:17: cpu.worker-cores: at least one worker core is needed",
 		"cpu.worker-cores");
@@ -439,7 +447,8 @@ START_TEST(test_errors_values)
 		"t.yaml:2:12: memory.max-mtu: 9001 is out of range, expected 68..9000",
 		"memory.max-mtu");
 	expect_error("memory:\n  packet-buffers: 12k\n",
-		"t.yaml:2:19: memory.packet-buffers: expected an integer 1024..4194304, got \"12k\"",
+		"t.yaml:2:19: memory.packet-buffers: expected an integer 1024..4194304, got "
+		"\"12k\"",
 		"memory.packet-buffers");
 	expect_error("memory:\n  page-size: 4K\n",
 		"t.yaml:2:14: memory.page-size: expected auto, 2M or 1G, got \"4K\"",
@@ -451,14 +460,16 @@ START_TEST(test_errors_values)
 		"t.yaml:2:13: memory.iova-mode: expected auto, va or pa, got nothing",
 		"memory.iova-mode");
 	expect_error("memory:\n  hugepage-budget: {\"9\": 1G}\n",
-		"t.yaml:2:21: memory.hugepage-budget.9: expected a NUMA node number 0..7, got \"9\"",
+		"t.yaml:2:21: memory.hugepage-budget.9: expected a NUMA node number 0..7, got "
+		"\"9\"",
 		"memory.hugepage-budget.9");
 	expect_error("memory:\n  hugepage-budget: {0: 1G, 00: 2G}\n",
 		"t.yaml:2:28: memory.hugepage-budget.00: NUMA node 0 is given twice",
 		"memory.hugepage-budget.00");
 	expect_error("memory:\n  hugepage-budget: lots\n",
-		"t.yaml:2:20: memory.hugepage-budget: expected a size in bytes with an optional K, M or "
-		"G suffix (like 512M), got \"lots\"", "memory.hugepage-budget");
+		"t.yaml:2:20: memory.hugepage-budget: expected a size in bytes with an optional K, "
+		"M or G suffix (like 512M), got \"lots\"",
+		"memory.hugepage-budget");
 	expect_error("daemon:\n  log-level: verbose\n",
 		"t.yaml:2:14: daemon.log-level: expected err, warn, notice, info or debug, got "
 		"\"verbose\"", "daemon.log-level");
@@ -467,18 +478,22 @@ START_TEST(test_errors_values)
 		"\"run/x.sock\"", "daemon.socket");
 	expect_error("daemon:\n  socket: /a/very/long/path/that/does/not/fit/in/sun_path/because/"
 		     "it/is/longer/than/one/hundred/and/eight/bytes/x.sock\n",
-		"t.yaml:2:11: daemon.socket: path is too long (108 bytes, max 107)", "daemon.socket");
+		"t.yaml:2:11: daemon.socket: path is too long (108 bytes, max 107)",
+		"daemon.socket");
 	expect_error("daemon:\n  socket-mode: \"0999\"\n",
-		"t.yaml:2:16: daemon.socket-mode: expected an octal mode like \"0660\", got \"0999\"",
+		"t.yaml:2:16: daemon.socket-mode: expected an octal mode like \"0660\", got "
+		"\"0999\"",
 		"daemon.socket-mode");
 	expect_error("daemon:\n  socket-mode: 7777\n",
 		"t.yaml:2:16: daemon.socket-mode: mode 7777 is out of range, expected 0000..0777",
 		"daemon.socket-mode");
 	expect_error("daemon:\n  socket-group: no-such-group-vswitch\n",
-		"t.yaml:2:17: daemon.socket-group: group \"no-such-group-vswitch\" does not exist on "
-		"this machine", "daemon.socket-group");
+		"t.yaml:2:17: daemon.socket-group: group \"no-such-group-vswitch\" does not exist "
+		"on this machine",
+		"daemon.socket-group");
 	expect_error("daemon: 5\n",
-		"t.yaml:1:9: daemon: expected a mapping (socket, log-level, ...), got \"5\"", "daemon");
+		"t.yaml:1:9: daemon: expected a mapping (socket, log-level, ...), got \"5\"",
+		"daemon");
 	expect_error("daemon:\n  rpc-max-clients: 0\n",
 		"t.yaml:2:20: daemon.rpc-max-clients: 0 is out of range, expected 1..4096",
 		"daemon.rpc-max-clients");
@@ -494,20 +509,24 @@ START_TEST(test_errors_bridges)
 		"t.yaml:2:3: bridges: expected a list of bridges (- name: br0 ...), got a mapping",
 		"bridges");
 	expect_error("bridges:\n  - br0\n",
-		"t.yaml:2:5: bridges[0]: expected a bridge (a mapping with name, options, ports and "
-		"flows), got \"br0\"", "bridges[0]");
+		"t.yaml:2:5: bridges[0]: expected a bridge (a mapping with name, options, ports "
+		"and flows), got \"br0\"",
+		"bridges[0]");
 	expect_error("bridges:\n  - options: {}\n",
 		"t.yaml:2:5: bridges[0].name: missing required key \"name\" in this bridge",
 		"bridges[0].name");
 	expect_error("bridges:\n  - name: br0\n  - name: br1\n  - name: br0\n",
-		"t.yaml:4:11: bridges[2].name: duplicate bridge name \"br0\" (first declared at line 2)",
+		"t.yaml:4:11: bridges[2].name: duplicate bridge name \"br0\" (first declared at "
+		"line 2)",
 		"bridges[2].name");
 	expect_error("bridges:\n  - name: \"br 0\"\n",
-		"t.yaml:2:11: bridges[0].name: expected a bridge name made of letters, digits and -_.: "
-		"(not starting with -), got \"br 0\"", "bridges[0].name");
+		"t.yaml:2:11: bridges[0].name: expected a bridge name made of letters, digits and "
+		"-_.: (not starting with -), got \"br 0\"",
+		"bridges[0].name");
 	expect_error("bridges:\n  - name: a-bridge-name-that-is-way-too-long\n",
-		"t.yaml:2:11: bridges[0].name: \"a-bridge-name-that-is-way-too-long\" is too long (34 "
-		"characters, max 31)", "bridges[0].name");
+		"t.yaml:2:11: bridges[0].name: \"a-bridge-name-that-is-way-too-long\" is too long "
+		"(34 characters, max 31)",
+		"bridges[0].name");
 	expect_error("bridges:\n  - name: br0\n    ports:\n      - name: p1\n        options: {}\n",
 		"t.yaml:4:9: bridges[0].ports[0].type: missing required key \"type\" in port p1 "
 		"(af_packet, tap, null, ...)", "bridges[0].ports[0].type");
@@ -525,23 +544,26 @@ START_TEST(test_errors_bridges)
 		     "    ports:\n"
 		     "      - {name: p2, type: tap}\n"
 		     "      - {name: p1, type: tap}\n",
-		"t.yaml:8:16: bridges[1].ports[1].name: duplicate port name \"p1\" (already declared "
-		"at line 4 in bridge br0); port names are unique across bridges",
+		"t.yaml:8:16: bridges[1].ports[1].name: duplicate port name \"p1\" (already "
+		"declared at line 4 in bridge br0); port names are unique across bridges",
 		"bridges[1].ports[1].name");
 	expect_error("bridges:\n  - name: br0\n    ports: {p1: {}}\n",
 		"t.yaml:3:12: bridges[0].ports: expected a list of ports (- name: p1 ...), got a "
 		"mapping", "bridges[0].ports");
 	expect_error("bridges:\n  - name: br0\n    ports:\n      - {name: p1, type: tap, options: "
 		     "{trunks: [10, 20]}}\n",
-		"t.yaml:4:49: bridges[0].ports[0].options.trunks: expected a value (string, number or "
-		"boolean; write lists as \"10,20\"), got a list", "bridges[0].ports[0].options.trunks");
+		"t.yaml:4:49: bridges[0].ports[0].options.trunks: expected a value (string, number "
+		"or boolean; write lists as \"10,20\"), got a list",
+		"bridges[0].ports[0].options.trunks");
 	expect_error("bridges:\n  - name: br0\n    ports:\n      - {name: p1, type: tap, options: "
 		     "{iface: \"\"}}\n",
-		"t.yaml:4:48: bridges[0].ports[0].options.iface: expected a value (string, number or "
-		"boolean; write lists as \"10,20\"), got \"\"", "bridges[0].ports[0].options.iface");
+		"t.yaml:4:48: bridges[0].ports[0].options.iface: expected a value (string, number "
+		"or boolean; write lists as \"10,20\"), got \"\"",
+		"bridges[0].ports[0].options.iface");
 	expect_error("bridges:\n  - name: br0\n    options: {\"a b\": 1}\n",
-		"t.yaml:3:15: bridges[0].options.a b: expected an option name made of letters, digits "
-		"and -_.:, got \"a b\"", "bridges[0].options.a b");
+		"t.yaml:3:15: bridges[0].options.a b: expected an option name made of letters, "
+		"digits and -_.:, got \"a b\"",
+		"bridges[0].options.a b");
 }
 END_TEST
 
@@ -563,15 +585,17 @@ START_TEST(test_errors_cpus)
 	snprintf(yaml, sizeof(yaml), "cpu:\n  worker-cores: [%d]\n  control-core: %d\n", cpus[0],
 		cpus[0]);
 	snprintf(msg, sizeof(msg),
-		"t.yaml:3:17: cpu.control-core: CPU %d is also a worker core; a worker never yields "
-		"its core, choose another control core or -1", cpus[0]);
+		"t.yaml:3:17: cpu.control-core: CPU %d is also a worker core; a worker never "
+		"yields its core, choose another control core or -1",
+		cpus[0]);
 	expect_error(yaml, msg, "cpu.control-core");
 	// Same with the default worker core (the last CPU).
 	snprintf(yaml, sizeof(yaml), "cpu:\n  control-core: %d\n", n > 1 ? cpus[n - 1] : cpus[0]);
 	snprintf(msg, sizeof(msg),
-		"t.yaml:2:17: cpu.control-core: CPU %d is also a worker core (by default the last CPU "
-		"is the worker core); a worker never yields its core, choose another control core or "
-		"-1", n > 1 ? cpus[n - 1] : cpus[0]);
+		"t.yaml:2:17: cpu.control-core: CPU %d is also a worker core (by default the last "
+		"CPU is the worker core); a worker never yields its core, choose another control "
+		"core or -1",
+		n > 1 ? cpus[n - 1] : cpus[0]);
 	expect_error(yaml, msg, "cpu.control-core");
 }
 END_TEST
@@ -649,13 +673,15 @@ START_TEST(test_dup)
 	struct config_bridge *copy;
 	struct err err;
 
-	ck_assert_int_eq(load("bridges:\n"
-			      "  - name: br0\n"
-			      "    options: {mac-aging: 10}\n"
-			      "    ports: [{name: p1, type: tap, options: {tag: 5}}, {name: p2, type: "
-			      "tap}]\n"
-			      "  - name: br1\n",
-				 &cfg, &err), 0);
+	ck_assert_int_eq(
+		load("bridges:\n"
+		     "  - name: br0\n"
+		     "    options: {mac-aging: 10}\n"
+		     "    ports: [{name: p1, type: tap, options: {tag: 5}}, {name: p2, type: "
+		     "tap}]\n"
+		     "  - name: br1\n",
+			&cfg, &err),
+		0);
 	ck_assert_int_eq(config_bridges_dup(cfg.bridges, cfg.n_bridges, &copy), 0);
 	ck_assert_str_eq(copy[0].name, "br0");
 	ck_assert_str_eq(copy[0].opts[0].value, "10");

@@ -140,6 +140,83 @@ START_TEST(no_thrashing)
 }
 END_TEST
 
+START_TEST(megaflow_cache)
+{
+	struct flow_mcache *mc = flow_mcache_create(0);
+	struct flow_key k, wc, o;
+	const void *r;
+	int rule1, rule2;
+
+	ck_assert_ptr_nonnull(mc);
+	key_of(7, &k);
+	memset(&wc, 0, sizeof(wc));
+	wc.eth_type = 0xffff;
+	wc.nw_src = 0xff; // the first byte of the address (network order)
+	ck_assert(!flow_mcache_lookup(mc, 3, 5, &k, &r));
+	flow_mcache_insert(mc, 3, 5, &k, &wc, &rule1);
+	ck_assert(flow_mcache_lookup(mc, 3, 5, &k, &r));
+	ck_assert_ptr_eq(r, &rule1);
+	// Any key agreeing on the wildcarded bits hits, whatever the rest.
+	o = k;
+	o.nw_src ^= 0xffffff00;
+	o.nw_dst = 12345;
+	o.tp_dst = 999;
+	ck_assert(flow_mcache_lookup(mc, 3, 5, &o, &r));
+	ck_assert_ptr_eq(r, &rule1);
+	// One bit of the mask differs: miss. Another generation or bridge: miss.
+	o.nw_src ^= 0x1;
+	ck_assert(!flow_mcache_lookup(mc, 3, 5, &o, &r));
+	ck_assert(!flow_mcache_lookup(mc, 3, 6, &k, &r));
+	ck_assert(!flow_mcache_lookup(mc, 4, 5, &k, &r));
+	// Cached "no rule" and a second mask of the same bridge.
+	o = k;
+	o.eth_type = 0x86dd;
+	flow_mcache_insert(mc, 3, 5, &o, &wc, NULL);
+	r = &rule2;
+	ck_assert(flow_mcache_lookup(mc, 3, 5, &o, &r));
+	ck_assert_ptr_null(r);
+	wc.tp_dst = 0xffff;
+	flow_mcache_insert(mc, 3, 5, &k, &wc, &rule2);
+	ck_assert_uint_eq(mc->sets[3].n, 2);
+	// At most FLOW_MCACHE_MASKS masks per bridge.
+	for (unsigned i = 0; i < FLOW_MCACHE_MASKS + 2; i++) {
+		wc.tp_src = (uint16_t)(1u << i);
+		flow_mcache_insert(mc, 3, 5, &k, &wc, &rule2);
+	}
+	ck_assert_uint_eq(mc->sets[3].n, FLOW_MCACHE_MASKS);
+	ck_assert_uint_gt(mc->full_masks, 0);
+	// A new generation starts the bridge's masks over.
+	flow_mcache_insert(mc, 3, 9, &k, &wc, &rule1);
+	ck_assert_uint_eq(mc->sets[3].n, 1);
+	ck_assert(!flow_mcache_lookup(mc, 3, 5, &k, &r));
+	ck_assert(flow_mcache_lookup(mc, 3, 9, &k, &r));
+	errno = 0;
+	ck_assert_ptr_null(flow_mcache_create(5));
+	ck_assert_int_eq(errno, EINVAL);
+	flow_mcache_destroy(mc);
+}
+END_TEST
+
+START_TEST(bypass)
+{
+	struct flow_cache *fc = flow_cache_create(0);
+	unsigned used = 0;
+
+	ck_assert(flow_cache_use(fc));
+	// A window with almost no hits: bypass, sampling 1 burst in FLOW_CACHE_SAMPLE.
+	flow_cache_account(fc, FLOW_CACHE_WINDOW, FLOW_CACHE_WINDOW / 100);
+	ck_assert(fc->bypass);
+	for (unsigned i = 0; i < 8 * FLOW_CACHE_SAMPLE; i++)
+		used += flow_cache_use(fc);
+	ck_assert_uint_eq(used, 8);
+	// Hits come back in the sampled bursts: the cache is used again.
+	flow_cache_account(fc, FLOW_CACHE_WINDOW, FLOW_CACHE_WINDOW / 2);
+	ck_assert(!fc->bypass);
+	ck_assert(flow_cache_use(fc));
+	flow_cache_destroy(fc);
+}
+END_TEST
+
 static Suite *flow_cache_suite(void)
 {
 	Suite *s = suite_create("flow_cache");
@@ -149,6 +226,8 @@ static Suite *flow_cache_suite(void)
 	tcase_add_test(tc, hit_miss_generation);
 	tcase_add_test(tc, two_slots);
 	tcase_add_test(tc, no_thrashing);
+	tcase_add_test(tc, megaflow_cache);
+	tcase_add_test(tc, bypass);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

@@ -48,11 +48,15 @@ static const struct {
 	{"dl_vlan=10 actions=drop", "priority=32768,dl_vlan=10 actions=drop"},
 	{"dl_vlan=0xffff actions=drop", "priority=32768,dl_vlan=0xffff actions=drop"},
 	{"dl_vlan_pcp=5 actions=drop", "priority=32768,dl_vlan_pcp=5 actions=drop"},
-	{"dl_vlan=7,dl_vlan_pcp=3 actions=drop", "priority=32768,dl_vlan=7,dl_vlan_pcp=3 actions=drop"},
-	{"vlan_tci=0x1000/0x1000 actions=drop", "priority=32768,vlan_tci=0x1000/0x1000 actions=drop"},
+	{"dl_vlan=7,dl_vlan_pcp=3 actions=drop",
+		"priority=32768,dl_vlan=7,dl_vlan_pcp=3 actions=drop"},
+	{"vlan_tci=0x1000/0x1000 actions=drop",
+		"priority=32768,vlan_tci=0x1000/0x1000 actions=drop"},
 	{"ip,nw_src=192.168.1.1 actions=drop", "priority=32768,ip,nw_src=192.168.1.1 actions=drop"},
-	{"ip,nw_src=192.168.1.77/24 actions=drop", "priority=32768,ip,nw_src=192.168.1.0/24 actions=drop"},
-	{"ip,nw_dst=10.1.0.0/255.255.0.0 actions=drop", "priority=32768,ip,nw_dst=10.1.0.0/16 actions=drop"},
+	{"ip,nw_src=192.168.1.77/24 actions=drop",
+		"priority=32768,ip,nw_src=192.168.1.0/24 actions=drop"},
+	{"ip,nw_dst=10.1.0.0/255.255.0.0 actions=drop",
+		"priority=32768,ip,nw_dst=10.1.0.0/16 actions=drop"},
 	{"ip,nw_dst=10.0.0.1/255.0.255.0 actions=drop",
 		"priority=32768,ip,nw_dst=10.0.0.0/255.0.255.0 actions=drop"},
 	{"ip,ip_src=1.2.3.4,ip_dst=5.6.7.8 actions=drop",
@@ -67,20 +71,23 @@ static const struct {
 	{"ip,nw_tos=184 actions=drop", "priority=32768,ip,ip_dscp=46 actions=drop"},
 	{"ip,ip_dscp=46 actions=drop", "priority=32768,ip,ip_dscp=46 actions=drop"},
 	{"ip,nw_ecn=3 actions=drop", "priority=32768,ip,ip_ecn=3 actions=drop"},
-	{"ip,ip_ecn=1,ip_dscp=10 actions=drop", "priority=32768,ip,ip_dscp=10,ip_ecn=1 actions=drop"},
+	{"ip,ip_ecn=1,ip_dscp=10 actions=drop",
+		"priority=32768,ip,ip_dscp=10,ip_ecn=1 actions=drop"},
 	{"ip,nw_frag=yes actions=drop", "priority=32768,ip,nw_frag=yes actions=drop"},
 	{"ip,nw_frag=no actions=drop", "priority=32768,ip,nw_frag=no actions=drop"},
 	{"ip,nw_frag=first actions=drop", "priority=32768,ip,nw_frag=first actions=drop"},
 	{"ip,nw_frag=later actions=drop", "priority=32768,ip,nw_frag=later actions=drop"},
 	{"ip,nw_frag=not_later actions=drop", "priority=32768,ip,nw_frag=not_later actions=drop"},
-	{"tcp,tp_src=1024,tp_dst=80 actions=drop", "priority=32768,tcp,tp_src=1024,tp_dst=80 actions=drop"},
+	{"tcp,tp_src=1024,tp_dst=80 actions=drop",
+		"priority=32768,tcp,tp_src=1024,tp_dst=80 actions=drop"},
 	{"tcp,tcp_dst=0x1000/0xf000 actions=drop",
 		"priority=32768,tcp,tp_dst=0x1000/0xf000 actions=drop"},
 	{"udp,udp_src=53 actions=drop", "priority=32768,udp,tp_src=53 actions=drop"},
 	{"sctp,sctp_dst=9 actions=drop", "priority=32768,sctp,tp_dst=9 actions=drop"},
 	{"udp6,tp_dst=547 actions=drop", "priority=32768,udp6,tp_dst=547 actions=drop"},
 	{"sctp6,tp_src=1 actions=drop", "priority=32768,sctp6,tp_src=1 actions=drop"},
-	{"tcp,tcp_flags=+syn-ack actions=drop", "priority=32768,tcp,tcp_flags=+syn-ack actions=drop"},
+	{"tcp,tcp_flags=+syn-ack actions=drop",
+		"priority=32768,tcp,tcp_flags=+syn-ack actions=drop"},
 	{"tcp,tcp_flags=0x002/0x012 actions=drop",
 		"priority=32768,tcp,tcp_flags=+syn-ack actions=drop"},
 	{"tcp,tcp_flags=0x800/0x800 actions=drop",
@@ -95,11 +102,13 @@ static const struct {
 		"priority=32768,arp,arp_spa=10.0.0.1,arp_tpa=10.0.0.0/24 actions=drop"},
 	{"arp,nw_src=10.0.0.1 actions=drop", "priority=32768,arp,arp_spa=10.0.0.1 actions=drop"},
 	{"arp,arp_sha=02:00:00:00:00:01,arp_tha=00:00:00:00:00:00 actions=drop",
-		"priority=32768,arp,arp_sha=02:00:00:00:00:01,arp_tha=00:00:00:00:00:00 actions=drop"},
+		"priority=32768,arp,arp_sha=02:00:00:00:00:01,arp_tha=00:00:00:00:00:00 "
+		"actions=drop"},
 	{"cookie=0x1f,idle_timeout=10,hard_timeout=60,ip actions=drop",
 		"priority=32768,cookie=0x1f,idle_timeout=10,hard_timeout=60,ip actions=drop"},
 	{"table=0,priority=65535 actions=drop", "priority=65535 actions=drop"},
-	{"  ip ,  nw_dst=10.0.0.1   actions=normal ", "priority=32768,ip,nw_dst=10.0.0.1 actions=normal"},
+	{"  ip ,  nw_dst=10.0.0.1   actions=normal ",
+		"priority=32768,ip,nw_dst=10.0.0.1 actions=normal"},
 	{"ip nw_dst=10.0.0.1 actions=normal", "priority=32768,ip,nw_dst=10.0.0.1 actions=normal"},
 	{"tp_dst=80,tcp actions=drop", "priority=32768,tcp,tp_dst=80 actions=drop"},
 	{"tcp,nw_proto=6 actions=drop", "priority=32768,tcp actions=drop"},
@@ -153,7 +162,8 @@ START_TEST(round_trip)
 		ck_assert_int_eq(flow_parse(out, strlen(out), FLOW_PARSE_ADD, &again, &e2), 0);
 		ck_assert(flow_spec_same_match(&spec, &again));
 		ck_assert_uint_eq(again.n_actions, spec.n_actions);
-		ck_assert_mem_eq(again.actions, spec.actions, spec.n_actions * sizeof(spec.actions[0]));
+		ck_assert_mem_eq(
+			again.actions, spec.actions, spec.n_actions * sizeof(spec.actions[0]));
 		ck_assert_uint_eq(again.cookie, spec.cookie);
 		ck_assert_uint_eq(again.idle_timeout, spec.idle_timeout);
 		ck_assert_uint_eq(again.hard_timeout, spec.hard_timeout);
@@ -199,7 +209,7 @@ START_TEST(field_values)
 
 	// Actions carry their values.
 	ck_assert_int_eq(parse("tcp actions=mod_tp_dst:8080,mod_vlan_vid:5,push_vlan:0x8100,"
-				 "output:p9",
+			       "output:p9",
 				 FLOW_PARSE_ADD),
 		0);
 	ck_assert_uint_eq(spec.n_actions, 4);
@@ -272,10 +282,12 @@ static const struct {
 	{"ip,arp actions=drop", FLOW_PARSE_ADD, "arp", 4, "conflicts"},
 	{"tcp,udp actions=drop", FLOW_PARSE_ADD, "udp", 5, "conflicts"},
 	{"tcp,nw_proto=17 actions=drop", FLOW_PARSE_ADD, "nw_proto", 5, "conflicts"},
-	{"ip,nw_dst=1.1.1.1,nw_dst=2.2.2.2 actions=drop", FLOW_PARSE_ADD, "nw_dst", 19, "already set"},
+	{"ip,nw_dst=1.1.1.1,nw_dst=2.2.2.2 actions=drop", FLOW_PARSE_ADD, "nw_dst", 19,
+		"already set"},
 	{"dl_src=02:00:00:00:00:01,eth_src=02:00:00:00:00:01 actions=drop", FLOW_PARSE_ADD,
 		"eth_src", 26, "dl_src is already set at column 1"},
-	{"dl_vlan=0xffff,dl_vlan_pcp=1 actions=drop", FLOW_PARSE_ADD, "dl_vlan_pcp", 16, "conflicts"},
+	{"dl_vlan=0xffff,dl_vlan_pcp=1 actions=drop", FLOW_PARSE_ADD, "dl_vlan_pcp", 16,
+		"conflicts"},
 	// Prerequisites (reported at the field, even when the shortcut would come later).
 	{"nw_dst=10.0.0.1 actions=drop", FLOW_PARSE_ADD, "nw_dst", 1, "needs an IPv4 or ARP match"},
 	{"ip_src=10.0.0.1,arp actions=drop", FLOW_PARSE_ADD, "ip_src", 1, "needs an IPv4 match"},
@@ -326,7 +338,8 @@ static const struct {
 	{"tcp,tp_dst=1/1", FLOW_PARSE_PACKET, "tp_dst", 5, "integer"},
 	// Characters.
 	{"ip,\x01 actions=drop", FLOW_PARSE_ADD, "flow", 4, "invalid character"},
-	{"ip,nw_dst=10.0.0.1\xc3\xa9 actions=drop", FLOW_PARSE_ADD, "flow", 19, "invalid character"},
+	{"ip,nw_dst=10.0.0.1\xc3\xa9 actions=drop", FLOW_PARSE_ADD, "flow", 19,
+		"invalid character"},
 };
 
 START_TEST(parse_errors)
@@ -337,20 +350,22 @@ START_TEST(parse_errors)
 
 		ck_assert_msg(ret == -EINVAL, "'%s' parsed (%d)", errors[i].in, ret);
 		ck_assert_int_eq(err.code, -EINVAL);
-		ck_assert_msg(strcmp(err.field, errors[i].field) == 0, "'%s': field '%s', expected '%s' (%s)",
-			errors[i].in, err.field, errors[i].field, err.msg);
+		ck_assert_msg(strcmp(err.field, errors[i].field) == 0,
+			"'%s': field '%s', expected '%s' (%s)", errors[i].in, err.field,
+			errors[i].field, err.msg);
 		snprintf(col, sizeof(col), "column %u:", errors[i].col);
-		ck_assert_msg(strncmp(err.msg, col, strlen(col)) == 0, "'%s': '%s' does not start with '%s'",
-			errors[i].in, err.msg, col);
-		ck_assert_msg(strstr(err.msg, errors[i].what) != NULL, "'%s': '%s' does not say '%s'",
-			errors[i].in, err.msg, errors[i].what);
+		ck_assert_msg(strncmp(err.msg, col, strlen(col)) == 0,
+			"'%s': '%s' does not start with '%s'", errors[i].in, err.msg, col);
+		ck_assert_msg(strstr(err.msg, errors[i].what) != NULL,
+			"'%s': '%s' does not say '%s'", errors[i].in, err.msg, errors[i].what);
 	}
 }
 END_TEST
 
 START_TEST(error_quotes_token)
 {
-	ck_assert_int_eq(parse("priority=10,ip,nw_dst=10.0.0.0/33,tcp actions=drop", FLOW_PARSE_ADD),
+	ck_assert_int_eq(
+		parse("priority=10,ip,nw_dst=10.0.0.0/33,tcp actions=drop", FLOW_PARSE_ADD),
 		-EINVAL);
 	ck_assert_str_eq(err.field, "nw_dst");
 	ck_assert_ptr_nonnull(strstr(err.msg, "column 16: \"nw_dst=10.0.0.0/33\":"));
@@ -390,7 +405,8 @@ END_TEST
 
 START_TEST(not_nul_terminated)
 {
-	char buf[] = {'i', 'p', ' ', 'a', 'c', 't', 'i', 'o', 'n', 's', '=', 'd', 'r', 'o', 'p', 'X'};
+	char buf[] = {
+		'i', 'p', ' ', 'a', 'c', 't', 'i', 'o', 'n', 's', '=', 'd', 'r', 'o', 'p', 'X'};
 	struct flow_spec sp;
 	struct err e = {0};
 
@@ -403,7 +419,7 @@ END_TEST
 START_TEST(packet_mode)
 {
 	ck_assert_int_eq(parse("in_port=vm1,dl_src=02:00:00:00:00:01,tcp,nw_dst=10.0.0.5,tp_dst=80,"
-				 "tcp_flags=+syn",
+			       "tcp_flags=+syn",
 				 FLOW_PARSE_PACKET),
 		0);
 	ck_assert_str_eq(spec.in_port, "vm1");
@@ -464,7 +480,8 @@ START_TEST(format_parts)
 				 FLOW_PARSE_ADD),
 		0);
 	ck_assert_str_eq(fmt(FLOW_FMT_MATCH), "in_port=p1,udp,tp_dst=53");
-	ck_assert_str_eq(fmt(FLOW_FMT_PRIORITY | FLOW_FMT_MATCH), "priority=5,in_port=p1,udp,tp_dst=53");
+	ck_assert_str_eq(
+		fmt(FLOW_FMT_PRIORITY | FLOW_FMT_MATCH), "priority=5,in_port=p1,udp,tp_dst=53");
 	ck_assert_str_eq(fmt(FLOW_FMT_ACTIONS), "actions=output:p2");
 	ck_assert_str_eq(fmt(FLOW_FMT_EXTRA), "cookie=0x2a");
 	// Truncation reports the full length, like snprintf.

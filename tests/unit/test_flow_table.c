@@ -6,6 +6,9 @@
 // copies, table-miss, timeouts with an injected clock, dumps, synthetic and live traces.
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,8 +147,8 @@ static int add(const char *text)
 	struct err e = {0};
 	int ret;
 
-	ck_assert_msg(flow_parse(text, strlen(text), FLOW_PARSE_ADD, &s, &e) == 0, "%s: %s", text,
-		e.msg);
+	ck_assert_msg(
+		flow_parse(text, strlen(text), FLOW_PARSE_ADD, &s, &e) == 0, "%s: %s", text, e.msg);
 	ret = flow_table_add(ft, &s, 0, &e);
 	br.flows = flow_table_active(ft) ? ft : NULL;
 	return ret;
@@ -193,8 +196,13 @@ static void setup(void)
 	br.macs = mac_table_create(1024, 300);
 	snap.bridges[0] = &br;
 	snap.pool = pool;
-	ctx = (struct pl_ctx){.snap = &snap, .worker = 0, .now_sec = now, .tx = tx, .ctr = ctr,
-		.tx_pending = pending, .flush = capture_flush};
+	ctx = (struct pl_ctx){.snap = &snap,
+		.worker = 0,
+		.now_sec = now,
+		.tx = tx,
+		.ctr = ctr,
+		.tx_pending = pending,
+		.flush = capture_flush};
 	flow_table_set_clock(test_clock);
 	ft = flow_table_create("br0", 2, FLOW_MISS_NORMAL, &ops);
 	ck_assert_ptr_nonnull(ft);
@@ -328,8 +336,8 @@ START_TEST(dump_and_rule_counters)
 	struct err e = {0};
 
 	ck_assert_int_eq(add("priority=10,udp actions=output:p1"), 0);
-	ck_assert_int_eq(add("priority=20,cookie=0x5,udp,tp_dst=53,idle_timeout=30 actions=output:p2"),
-		0);
+	ck_assert_int_eq(
+		add("priority=20,cookie=0x5,udp,tp_dst=53,idle_timeout=30 actions=output:p2"), 0);
 	ck_assert_int_eq(add("priority=10,arp actions=flood"), 0);
 	send_fields(0, "udp,tp_dst=53");
 	send_fields(0, "udp,tp_dst=53");
@@ -578,7 +586,8 @@ START_TEST(set_fields_checksums)
 	cap_reset();
 
 	// UDP with and without checksum.
-	ck_assert_int_eq(add("priority=1,udp actions=mod_nw_dst:8.8.8.8,mod_tp_dst:53,output:p1"), 0);
+	ck_assert_int_eq(
+		add("priority=1,udp actions=mod_nw_dst:8.8.8.8,mod_tp_dst:53,output:p1"), 0);
 	send_fields(0, "udp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src=1,tp_dst=2");
 	p = cap_get(1);
 	ck_assert(ipv4_ok(p));
@@ -606,7 +615,8 @@ START_TEST(set_fields_checksums)
 	cap_reset();
 
 	// ICMPv6 checksum follows an address change too; SCTP gets a new CRC32c.
-	ck_assert_int_eq(add("priority=1,icmp6 actions=set_field:2001:db8::7->ipv6_src,output:p2"), 0);
+	ck_assert_int_eq(
+		add("priority=1,icmp6 actions=set_field:2001:db8::7->ipv6_src,output:p2"), 0);
 	send_fields(0, "icmp6,ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,icmpv6_type=128");
 	p = cap_get(2);
 	ck_assert(l4_ok(p));
@@ -643,8 +653,8 @@ START_TEST(partial_checksum)
 	uint16_t c;
 
 	// A virtio NEEDS_CSUM packet: the TCP checksum field holds the pseudo-header sum.
-	ck_assert_int_eq(add("priority=1,tcp actions=mod_nw_src:192.168.0.1,mod_tp_src:99,output:p1"),
-		0);
+	ck_assert_int_eq(
+		add("priority=1,tcp actions=mod_nw_src:192.168.0.1,mod_tp_src:99,output:p1"), 0);
 	p = mkpkt("tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src=1,tp_dst=2");
 	d = pkt_data(p);
 	l4 = d + 34;
@@ -803,8 +813,9 @@ START_TEST(synthetic_trace)
 	ck_assert(t->matched);
 	ck_assert_uint_eq(t->priority, 100);
 	ck_assert_uint_eq(t->cookie, 7);
-	ck_assert_str_eq(t->rule, "priority=100,cookie=0x7,in_port=p0,tcp,nw_dst=10.0.0.0/8,tp_dst=80 "
-				  "actions=mod_tp_dst:8080,output:p2,output:p3");
+	ck_assert_str_eq(t->rule,
+		"priority=100,cookie=0x7,in_port=p0,tcp,nw_dst=10.0.0.0/8,tp_dst=80 "
+		"actions=mod_tp_dst:8080,output:p2,output:p3");
 	ck_assert_uint_eq(t->n_outputs, 2);
 	ck_assert_str_eq(t->outputs[0], "p2");
 	ck_assert_str_eq(t->outputs[1], "p3");
@@ -855,7 +866,9 @@ START_TEST(live_trace)
 	n = flow_trace_live_read(recs, 8);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_uint_eq(recs[0].in_port, 0);
-	ck_assert_uint_eq(recs[0].decision, FLOW_TRACE_CLASSIFIER);
+	// The packet on port 1 made a megaflow (the rule does not look at in_port): it serves.
+	ck_assert_uint_eq(recs[0].decision, FLOW_TRACE_MEGAFLOW);
+	ck_assert(!recs[0].miss);
 	ck_assert_uint_eq(recs[1].decision, FLOW_TRACE_CACHE);
 	ck_assert_uint_eq(recs[0].priority, 9);
 	ck_assert_uint_eq(recs[0].cookie, 3);
@@ -882,8 +895,9 @@ START_TEST(many_rules_burst)
 
 	// Exact rules (one mask) plus a few prefixes; bursts of mixed flows.
 	for (unsigned i = 0; i < N; i++) {
-		snprintf(text, sizeof(text), "priority=10,udp,nw_dst=10.0.%u.%u,tp_dst=%u actions=output:p%u",
-			i / 256, i % 256, i % 7, 1 + i % 3);
+		snprintf(text, sizeof(text),
+			"priority=10,udp,nw_dst=10.0.%u.%u,tp_dst=%u actions=output:p%u", i / 256,
+			i % 256, i % 7, 1 + i % 3);
 		ck_assert_int_eq(add(text), 0);
 	}
 	ck_assert_int_eq(add("priority=5,udp,nw_dst=10.0.0.0/16 actions=drop"), 0);
@@ -892,8 +906,8 @@ START_TEST(many_rules_burst)
 		for (unsigned b = 0; b < PKT_BURST; b++) {
 			unsigned i = (round * 977 + b * 131) % N;
 
-			snprintf(text, sizeof(text), "udp,nw_dst=10.0.%u.%u,tp_dst=%u", i / 256, i % 256,
-				(b % 5 == 0) ? 9 : i % 7);
+			snprintf(text, sizeof(text), "udp,nw_dst=10.0.%u.%u,tp_dst=%u", i / 256,
+				i % 256, (b % 5 == 0) ? 9 : i % 7);
 			pk[b] = mkpkt(text);
 		}
 		pl_process(&ctx, 0, pk, PKT_BURST);
@@ -910,6 +924,173 @@ START_TEST(many_rules_burst)
 	}
 	ck_assert_uint_eq(stats().packets, 4 * PKT_BURST);
 	ck_assert_uint_eq(del("udp", false), N + 1);
+}
+END_TEST
+
+START_TEST(megaflows)
+{
+	char text[160];
+	struct flow_table_stats st;
+
+	// ACL: deny rules on sources the traffic never uses, one allow rule.
+	for (unsigned l = 8; l <= 32; l += 4) {
+		snprintf(text, sizeof(text), "priority=%u,udp,nw_src=11.0.0.0/%u actions=drop",
+			100 + l, l);
+		ck_assert_int_eq(add(text), 0);
+	}
+	ck_assert_int_eq(add("priority=10,udp,nw_dst=20.0.0.0/8 actions=output:p1"), 0);
+	for (unsigned i = 0; i < 200; i++) {
+		snprintf(text, sizeof(text), "udp,nw_src=10.0.%u.%u,nw_dst=20.0.0.%u,tp_src=%u",
+			i / 200, i % 200, i % 7, 1000 + i);
+		send_fields(0, text);
+	}
+	st = stats();
+	ck_assert_uint_eq(cap_count(1), 200);
+	// One classifier lookup made a megaflow (nw_src/8, nw_dst/8) for all the other flows.
+	ck_assert_uint_eq(st.cls_lookups, 1);
+	ck_assert_uint_eq(st.megaflow_hits, 199);
+	// A flow the megaflow covers but a new rule now denies: the megaflow must not serve it.
+	ck_assert_int_eq(add("priority=500,udp,nw_src=10.0.0.7 actions=drop"), 0);
+	cap_reset();
+	send_fields(0, "udp,nw_src=10.0.0.7,nw_dst=20.0.0.1,tp_src=5");
+	ck_assert_uint_eq(cap.n, 0);
+	send_fields(0, "udp,nw_src=10.0.0.8,nw_dst=20.0.0.1,tp_src=5");
+	ck_assert_uint_eq(cap_count(1), 1);
+	// Traffic a deny rule matches: dropped, also through the megaflow of its own.
+	send_fields(0, "udp,nw_src=11.1.2.3,nw_dst=20.0.0.1");
+	send_fields(0, "udp,nw_src=11.1.2.4,nw_dst=20.0.0.2");
+	ck_assert_uint_eq(cap_count(1), 1);
+	cap_reset();
+}
+END_TEST
+
+// ---- a worker forwarding while the control side churns rules ----
+
+static _Atomic bool churn_stop;
+static _Atomic unsigned long churn_pkts, churn_bad;
+
+static void churn_flush(struct pl_ctx *c, uint16_t port)
+{
+	struct pl_txbuf *tb = &c->tx[port];
+
+	// The stable flow must always leave by p2, nothing else may leave.
+	if (port != 2) {
+		if (atomic_fetch_add(&churn_bad, tb->n) == 0)
+			fprintf(stderr, "churn: %u packet(s) sent to port %u\n", tb->n, port);
+	}
+	pkt_free_bulk(tb->pkts, tb->n);
+	tb->n = 0;
+	c->tx_pending[port / 64] &= ~(1ULL << (port % 64));
+}
+
+static void *churn_worker(void *arg)
+{
+	static struct pl_txbuf wtx[PORT_MAX];
+	static struct pl_port_counters wctr[PORT_MAX];
+	static uint64_t wpending[PORT_MAX / 64];
+	struct pl_ctx wctx = {.snap = &snap,
+		.worker = 1,
+		.now_sec = 1,
+		.tx = wtx,
+		.ctr = wctr,
+		.tx_pending = wpending,
+		.flush = churn_flush};
+	uint8_t frame[256];
+	struct flow_spec pk;
+	struct err e = {0};
+	const char *f = "udp,nw_src=10.7.7.7,nw_dst=10.8.8.8,tp_src=5,tp_dst=6";
+	unsigned len;
+
+	ck_assert_int_eq(flow_parse(f, strlen(f), FLOW_PARSE_PACKET, &pk, &e), 0);
+	len = flow_trace_build_frame(&pk, frame, sizeof(frame));
+	mempool_thread_register(1);
+	ck_assert_int_eq(rcu_register(1), 0);
+	while (!atomic_load(&churn_stop)) {
+		struct pkt *b[PKT_BURST];
+		unsigned n = 0;
+
+		for (unsigned i = 0; i < 8; i++) {
+			if ((b[n] = pkt_alloc(pool)) == NULL)
+				break;
+			memcpy(pkt_data(b[n]), frame, len);
+			b[n++]->len = len;
+		}
+		pl_process(&wctx, 0, b, (uint16_t)n);
+		for (unsigned w = 0; w < PORT_MAX / 64; w++) {
+			while (wpending[w])
+				churn_flush(
+					&wctx, (uint16_t)(w * 64 + __builtin_ctzll(wpending[w])));
+		}
+		atomic_fetch_add(&churn_pkts, n);
+		rcu_quiescent(1);
+	}
+	rcu_unregister(1);
+	mempool_cache_flush(pool);
+	mempool_thread_register(-1);
+	return NULL;
+}
+
+START_TEST(churn_under_traffic)
+{
+	struct flow_spec s;
+	struct err e = {0};
+	pthread_t th;
+	char text[160];
+	unsigned changes = 0;
+	double t0, t1;
+	struct timespec ts;
+
+	// The stable flow (10.7.7.7) must always take the priority-100 rule.
+	ck_assert_int_eq(add("priority=100,udp,nw_src=10.7.7.7 actions=output:p2"), 0);
+	ck_assert_int_eq(add("priority=1 actions=output:p3"), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, churn_worker, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = ts.tv_sec + ts.tv_nsec / 1e9;
+	for (unsigned round = 0; round < 20; round++) {
+		for (unsigned i = 0; i < 200; i++) {
+			// Rules around the stable one: other sources (10.9/16), other masks, lower
+			// and higher priorities; they never match it.
+			if (i % 10 == 0) // overlapping the stable flow, at lower priorities
+				snprintf(text, sizeof(text),
+					"priority=%u,udp,nw_src=10.7.0.0/%u actions=output:p1",
+					10 + i / 10, 8 + i % 16);
+			else
+				snprintf(text, sizeof(text),
+					"priority=%u,udp,nw_src=10.9.%u.%u/%u,tp_dst=%u "
+					"actions=output:p%u",
+					50 + i % 100, i % 9, 10 + i, 24 + i % 9, i % 5, 1 + i % 3);
+			ck_assert_int_eq(flow_parse(text, strlen(text), FLOW_PARSE_ADD, &s, &e), 0);
+			ck_assert_int_eq(flow_table_add(ft, &s, 0, &e), 0);
+			changes++;
+		}
+		ck_assert_int_eq(flow_parse("udp,tp_dst=2", 12, FLOW_PARSE_FILTER, &s, &e), 0);
+		flow_table_del(ft, &s, false, NULL);
+		ck_assert_int_eq(
+			flow_parse("priority=1 actions=output:p3", 28, FLOW_PARSE_ADD, &s, &e), 0);
+		ck_assert_int_eq(flow_table_mod(ft, &s, true, 0, NULL, &e), 0);
+		ck_assert_int_eq(
+			flow_parse("udp,nw_src=10.9.0.0/16", 22, FLOW_PARSE_FILTER, &s, &e), 0);
+		flow_table_del(ft, &s, false, NULL);
+		if (round % 2 == 0) {
+			ck_assert_int_eq(flow_parse("priority=10,udp,nw_src=10.7.0.0/8", 33,
+						 FLOW_PARSE_FILTER, &s, &e),
+				0);
+			flow_table_del(ft, &s, true, NULL);
+		}
+		changes += 3;
+		flow_table_run(ft, now);
+		rcu_poll();
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t1 = ts.tv_sec + ts.tv_nsec / 1e9;
+	atomic_store(&churn_stop, true);
+	pthread_join(th, NULL);
+	rcu_barrier();
+	printf("churn: %u rule changes in %.3f s (%.0f/s, deletes of ~200 rules counted as one), "
+	       "%lu packets forwarded meanwhile\n",
+		changes, t1 - t0, changes / (t1 - t0), atomic_load(&churn_pkts));
+	ck_assert_uint_gt(atomic_load(&churn_pkts), 0);
+	ck_assert_uint_eq(atomic_load(&churn_bad), 0);
 }
 END_TEST
 
@@ -933,6 +1114,8 @@ static Suite *flow_table_suite(void)
 	tcase_add_test(tc, synthetic_trace);
 	tcase_add_test(tc, live_trace);
 	tcase_add_test(tc, many_rules_burst);
+	tcase_add_test(tc, megaflows);
+	tcase_add_test(tc, churn_under_traffic);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

@@ -59,6 +59,7 @@ vu0_rx=$(port_stat vu0 .rx_packets)
 vu1_tx=$(port_stat vu1 .tx_packets)
 vu1_full=$(port_stat vu1 .drops.tx_full)
 dp_drops=$(vsctl -j get-stats | jq '[.ports[].drops | to_entries[] | select(.key|startswith("dp_")) | .value] | add')
+t_log "vu0 $(port_status vu0 queue0); vu1 $(port_status vu1 queue0)"
 t_log "testpmd tx $txd, vu0 rx $vu0_rx, vu1 tx $vu1_tx + ring full $vu1_full, testpmd rx $rxd, datapath drops $dp_drops"
 check "traffic flowed (testpmd sent $txd)" test "${txd:-0}" -gt 1000
 check_eq "testpmd tx == switch rx (vu0)" "$txd" "$vu0_rx"
@@ -117,6 +118,7 @@ rxd=$(tp_stat rx RX-packets)
 rxb=$(tp_stat rx RX-bytes)
 vu1_tx=$(port_stat vu1 .tx_packets)
 vu1_full=$(port_stat vu1 .drops.tx_full)
+t_log "vu0 $(port_status vu0 queue0); vu1 $(port_status vu1 queue0)"
 t_log "jumbo: testpmd tx $txd, vu1 tx $vu1_tx + full $vu1_full, testpmd rx $rxd ($rxb bytes)"
 check "jumbo frames flowed ($rxd received)" test "$((rxd - rx0))" -gt 100
 check_eq "jumbo: all received frames are 9000 bytes" "$((rxd * 9000))" "$rxb"
@@ -188,6 +190,7 @@ tp_cmd tx stop
 sleep 1
 txd=$(tp_stat tx TX-packets)
 rxd=$(tp_stat rx RX-packets)
+t_log "vc0 $(port_status vc0 queue0); vc1 $(port_status vc1 queue0)"
 check "client mode: traffic flowed ($rxd)" test "${rxd:-0}" -gt 1000
 check_eq "client mode: sent == switch rx" "$txd" "$(port_stat vc0 .rx_packets)"
 check_eq "client mode: switch tx == peer rx" "$(port_stat vc1 .tx_packets)" "$rxd"
