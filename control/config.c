@@ -76,8 +76,8 @@ struct ld {
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-static int __printf(5, 6) ld_err_at(struct ld *ld, unsigned line, unsigned col, const char *path,
-	const char *fmt, ...)
+static int __printf(5, 6) ld_err_at(
+	struct ld *ld, unsigned line, unsigned col, const char *path, const char *fmt, ...)
 {
 	char what[400];
 	va_list ap;
@@ -312,8 +312,8 @@ static int ld_node(struct ld *ld, yaml_event_t *ev, unsigned depth, struct ynode
 
 		if ((n = ynode_new(ld, seq ? YNODE_SEQ : YNODE_MAP, &ev->start_mark)) == NULL)
 			return ld->err ? ld->err->code : -ENOMEM;
-		ret = ld_collection(ld, n, seq ? YAML_SEQUENCE_END_EVENT : YAML_MAPPING_END_EVENT,
-			depth);
+		ret = ld_collection(
+			ld, n, seq ? YAML_SEQUENCE_END_EVENT : YAML_MAPPING_END_EVENT, depth);
 		if (ret < 0) {
 			ynode_free(n);
 			return ret;
@@ -448,8 +448,8 @@ static int ld_int(struct ld *ld, const struct ynode *n, const char *path, long l
 	errno = 0;
 	v = strtoll(n->str, NULL, 10);
 	if (errno == ERANGE || v < min || v > max)
-		return ld_err(ld, n, path, "%s is out of range, expected %lld..%lld", n->str, min,
-			max);
+		return ld_err(
+			ld, n, path, "%s is out of range, expected %lld..%lld", n->str, min, max);
 	*out = v;
 	return 0;
 }
@@ -489,8 +489,8 @@ static int ld_bool(struct ld *ld, const struct ynode *n, const char *path, bool 
 }
 
 // One of `names` (case-insensitive); *out = its index.
-static int ld_enum(struct ld *ld, const struct ynode *n, const char *path,
-	const char *const *names, unsigned n_names, unsigned *out)
+static int ld_enum(struct ld *ld, const struct ynode *n, const char *path, const char *const *names,
+	unsigned n_names, unsigned *out)
 {
 	char expected[160] = "", got[80];
 	size_t o = 0;
@@ -520,8 +520,8 @@ static int ld_strdup(struct ld *ld, const struct ynode *n, char **out)
 	return 0;
 }
 
-static int ld_abs_path(struct ld *ld, const struct ynode *n, const char *path, size_t max,
-	char **out)
+static int ld_abs_path(
+	struct ld *ld, const struct ynode *n, const char *path, size_t max, char **out)
 {
 	char got[80];
 	int ret;
@@ -573,15 +573,16 @@ static int ld_name(struct ld *ld, const struct ynode *n, const char *path, const
 
 	// A plain `null` is the word here, not YAML's null: `type: null` names the null driver.
 	if (n->type != YNODE_SCALAR || n->len == 0 || (n->plain && strcmp(n->str, "~") == 0))
-		return ld_err(ld, n, path, "expected %s, got %s", what,
-			ynode_got(n, got, sizeof(got)));
+		return ld_err(
+			ld, n, path, "expected %s, got %s", what, ynode_got(n, got, sizeof(got)));
 	if (n->len >= max)
-		return ld_err(ld, n, path, "%s is too long (%zu characters, max %zu)", ynode_got(n,
-			got, sizeof(got)), n->len, max - 1);
+		return ld_err(ld, n, path, "%s is too long (%zu characters, max %zu)",
+			ynode_got(n, got, sizeof(got)), n->len, max - 1);
 	if (!name_is_valid(n->str))
 		return ld_err(ld, n, path,
 			"expected %s made of letters, digits and -_.: (not starting with -), "
-			"got %s", what, ynode_got(n, got, sizeof(got)));
+			"got %s",
+			what, ynode_got(n, got, sizeof(got)));
 	return ld_strdup(ld, n, out);
 }
 
@@ -881,8 +882,14 @@ static int ld_socket_group(struct ld *ld, const struct ynode *n, const char *pat
 }
 
 static const char *const daemon_keys[] = {
-	"socket", "socket-group", "socket-mode", "log-level", "state-dir", "watchdog-sec",
-	"rpc-max-clients", "rpc-idle-timeout",
+	"socket",
+	"socket-group",
+	"socket-mode",
+	"log-level",
+	"state-dir",
+	"watchdog-sec",
+	"rpc-max-clients",
+	"rpc-idle-timeout",
 };
 
 static int ld_daemon(struct ld *ld, const struct ynode *map)
@@ -982,7 +989,11 @@ static int ld_worker_cores(struct ld *ld, const struct ynode *n, const char *pat
 }
 
 static const char *const cpu_keys[] = {
-	"worker-cores", "control-core", "idle-sleep-us", "rxq-assign", "rebalance-interval",
+	"worker-cores",
+	"control-core",
+	"idle-sleep-us",
+	"rxq-assign",
+	"rebalance-interval",
 };
 
 static int ld_cpu(struct ld *ld, const struct ynode *map)
@@ -1065,8 +1076,13 @@ static int ld_budget(struct ld *ld, const struct ynode *n, const char *prefix)
 }
 
 static const char *const memory_keys[] = {
-	"iova-mode", "page-size", "hugepage-budget", "require-hugepages", "packet-buffers",
-	"max-mtu", "buffer-cache",
+	"iova-mode",
+	"page-size",
+	"hugepage-budget",
+	"require-hugepages",
+	"packet-buffers",
+	"max-mtu",
+	"buffer-cache",
 };
 
 static int ld_memory(struct ld *ld, const struct ynode *map)
@@ -1125,8 +1141,8 @@ static const char *const port_keys[] = {"name", "type", "options"};
 static const char *const bridge_keys[] = {"name", "options", "ports", "flows"};
 
 // Port names are global to the datapath: checks against every port parsed so far.
-static int ld_port_unique(struct ld *ld, const struct ynode *at, const char *path,
-	const struct config_port *self)
+static int ld_port_unique(
+	struct ld *ld, const struct ynode *at, const char *path, const struct config_port *self)
 {
 	const struct config *cfg = ld->cfg;
 
@@ -1148,8 +1164,8 @@ static int ld_port_unique(struct ld *ld, const struct ynode *at, const char *pat
 	return 0;
 }
 
-static int ld_port(struct ld *ld, const struct ynode *map, const char *prefix,
-	struct config_port *port)
+static int ld_port(
+	struct ld *ld, const struct ynode *map, const char *prefix, struct config_port *port)
 {
 	const struct ynode *name_at = NULL;
 	char path[192], got[80];
@@ -1195,8 +1211,8 @@ static int ld_port(struct ld *ld, const struct ynode *map, const char *prefix,
 	return ld_port_unique(ld, name_at, path, port);
 }
 
-static int ld_ports(struct ld *ld, const struct ynode *n, const char *prefix,
-	struct config_bridge *br)
+static int ld_ports(
+	struct ld *ld, const struct ynode *n, const char *prefix, struct config_bridge *br)
 {
 	const struct config *cfg = ld->cfg;
 	unsigned total = 0;
@@ -1227,8 +1243,8 @@ static int ld_ports(struct ld *ld, const struct ynode *n, const char *prefix,
 
 // flows: a list of rule strings, each checked by the flow parser (ports are resolved later,
 // when the bridge has them).
-static int ld_flows(struct ld *ld, const struct ynode *n, const char *prefix,
-	struct config_bridge *br)
+static int ld_flows(
+	struct ld *ld, const struct ynode *n, const char *prefix, struct config_bridge *br)
 {
 	char path[192], got[80];
 	struct flow_spec *spec;
@@ -1267,8 +1283,8 @@ static int ld_flows(struct ld *ld, const struct ynode *n, const char *prefix,
 	return ret;
 }
 
-static int ld_bridge(struct ld *ld, const struct ynode *map, const char *prefix,
-	struct config_bridge *br)
+static int ld_bridge(
+	struct ld *ld, const struct ynode *map, const char *prefix, struct config_bridge *br)
 {
 	const struct ynode *name_at = NULL;
 	char path[192], got[80];
@@ -1426,8 +1442,8 @@ void config_init_defaults(struct config *cfg)
 	cfg->mem.require_hugepages = false;
 }
 
-int config_load_buf(const char *buf, size_t len, const char *name, struct config *cfg,
-	struct err *err)
+int config_load_buf(
+	const char *buf, size_t len, const char *name, struct config *cfg, struct err *err)
 {
 	struct ld ld = {
 		.name = name ? name : "<buffer>",

@@ -69,8 +69,8 @@ void config_init_defaults(struct config *cfg);
 // whatever the result (a no-op after a failure). -ENOENT/-EACCES...: the file cannot be read.
 int config_load_file(const char *path, struct config *cfg, struct err *err);
 // Same from memory (tests, fuzzing); `name` (NULL: "<buffer>") is the file name in messages.
-int config_load_buf(const char *buf, size_t len, const char *name, struct config *cfg,
-	struct err *err);
+int config_load_buf(
+	const char *buf, size_t len, const char *name, struct config *cfg, struct err *err);
 void config_free(struct config *cfg); // frees every owned string and array, zeroes cfg
 // Checks that every port type in cfg->bridges names a registered driver (port_ops_lookup), for
 // `vswitchd --check`. -EINVAL with "FILE:LINE:COL: bridges[i].ports[j].type: unknown port type".

@@ -217,7 +217,7 @@ static struct loop_handle *handle_alloc(
 // Arms the event (with a timeout of `ms` for timers); on failure frees h, NULL + errno.
 static struct loop_handle *handle_add(struct loop_handle *h, unsigned ms)
 {
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 	bool timer = h->kind == LOOP_TIMER_EVERY || h->kind == LOOP_TIMER_ONCE;
 	int saved;
 

@@ -202,7 +202,7 @@ static int walk_object(struct walk *w, json_t *v)
 	}
 	if (v == NULL || !strict)
 		return 0;
-	json_object_foreach (v, k, item) {
+	json_object_foreach(v, k, item) {
 		unsigned i;
 		char valid[256] = "";
 		size_t len = 0;
@@ -330,7 +330,7 @@ int rpc_unpack(struct rpc_call *call, json_t *params, const char *fmt, ...)
 {
 	json_t *empty = NULL;
 	json_error_t jerr;
-	struct walk w = { .fmt = fmt, .call = call };
+	struct walk w = {.fmt = fmt, .call = call};
 	va_list ap;
 	int ret, r;
 
@@ -456,7 +456,7 @@ static bool request_member(const char *key)
 static json_t *process_one(json_t *req, const struct rpc_call *peer)
 {
 	const struct rpc_method *m;
-	struct rpc_call call = { 0 };
+	struct rpc_call call = {0};
 	json_t *id, *v, *params, *result = NULL;
 	const char *key, *method;
 	int ret;
@@ -478,7 +478,7 @@ static json_t *process_one(json_t *req, const struct rpc_call *peer)
 		return reject(id, RPC_E_INVALID_REQUEST, "method",
 			"invalid request: 'method' must be a string");
 	method = json_string_value(v);
-	json_object_foreach (req, key, v) {
+	json_object_foreach(req, key, v) {
 		if (!request_member(key))
 			return reject(id, RPC_E_INVALID_REQUEST, key,
 				"invalid request: unknown member '%s' (expected jsonrpc, method, "
@@ -555,7 +555,7 @@ static char *encode(json_t *resp)
 	static const char fallback[] =
 		"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32603,\"message\":"
 		"\"internal error: cannot encode the response\"},\"id\":null}\n";
-	struct outbuf o = { 0 };
+	struct outbuf o = {0};
 
 	if (resp == NULL || json_dump_callback(resp, outbuf_append, &o, JSON_COMPACT) < 0) {
 		LOG(ERR, "cannot encode a response (out of memory?), sending an internal error");
@@ -591,7 +591,7 @@ char *rpc_process(const char *buf, size_t len, const struct rpc_call *peer)
 			RPC_MAX_BATCH);
 	} else {
 		resp = json_array();
-		json_array_foreach (req, i, el) {
+		json_array_foreach(req, i, el) {
 			if ((r = process_one(el, peer)) != NULL)
 				json_array_append_new(resp, r);
 		}
@@ -630,6 +630,6 @@ static int rpc_rpc_list(struct rpc_call *call, json_t *params, json_t **result)
 }
 
 const struct rpc_method rpc_rpc_methods[] = {
-	{ "rpc.list", rpc_rpc_list, "{}", "List every method with its parameters and help." },
-	{ 0 },
+	{"rpc.list", rpc_rpc_list, "{}", "List every method with its parameters and help."},
+	{0},
 };

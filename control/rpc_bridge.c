@@ -90,5 +90,5 @@ const struct rpc_method bridge_rpc_methods[] = {
 		"default 300)."},
 	{"bridge.del", rpc_bridge_del, "{name: str}", "Delete a bridge and all its ports."},
 	{"bridge.list", rpc_bridge_list, "{}", "List bridges with their options and ports."},
-	{NULL},
+	{0},
 };

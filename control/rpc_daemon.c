@@ -61,11 +61,11 @@ static int rpc_log_set(struct rpc_call *call, json_t *params, json_t **result)
 }
 
 const struct rpc_method daemon_rpc_methods[] = {
-	{ "daemon.version", rpc_daemon_version, "{}",
-		"Daemon version and JSON-RPC API version {major, minor}." },
-	{ "config.reload", rpc_config_reload, "{}",
-		"Re-read the configuration file and apply what changed (like SIGHUP)." },
-	{ "log.set", rpc_log_set, "{level: str}",
-		"Set the log level: err, warn, notice, info or debug." },
-	{ 0 },
+	{"daemon.version", rpc_daemon_version, "{}",
+		"Daemon version and JSON-RPC API version {major, minor}."},
+	{"config.reload", rpc_config_reload, "{}",
+		"Re-read the configuration file and apply what changed (like SIGHUP)."},
+	{"log.set", rpc_log_set, "{level: str}",
+		"Set the log level: err, warn, notice, info or debug."},
+	{0},
 };

@@ -35,5 +35,5 @@ static int rpc_debug_stall_worker(struct rpc_call *call, json_t *params, json_t 
 const struct rpc_method debug_rpc_methods[] = {
 	{"debug.stall-worker", rpc_debug_stall_worker, "{worker: int, ms: int}",
 		"Test hook (VSWITCH_TEST_HOOKS=1 only): make a worker stall for ms milliseconds."},
-	{NULL},
+	{0},
 };

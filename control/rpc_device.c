@@ -159,5 +159,5 @@ const struct rpc_method device_rpc_methods[] = {
 	{"doctor.run", rpc_doctor_run, "{}",
 		"Host checks for userspace NIC drivers (IOMMU, vfio, uio, hugepages, memlock, "
 		"/dev/vfio, devices of pci ports), each failure with its fix."},
-	{NULL},
+	{0},
 };

@@ -139,5 +139,5 @@ const struct rpc_method fdb_rpc_methods[] = {
 	{"fdb.stats", rpc_fdb_stats, "{bridge: str}",
 		"MAC table counters: entries, capacity, aging (s), learned, moved, full_drops "
 		"(learning refused: table full), aged (entries reclaimed after aging)."},
-	{NULL},
+	{0},
 };

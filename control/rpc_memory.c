@@ -80,9 +80,9 @@ static int rpc_mempool_list(struct rpc_call *call, json_t *params, json_t **resu
 }
 
 const struct rpc_method memory_rpc_methods[] = {
-	{ "memory.show", rpc_memory_show, "{}",
-		"Memory: IOVA mode, page size, hugepage use, bytes and budget per NUMA node." },
-	{ "mempool.list", rpc_mempool_list, "{}",
-		"Object pools with size, cache, node, objects in use and allocation failures." },
-	{ 0 },
+	{"memory.show", rpc_memory_show, "{}",
+		"Memory: IOVA mode, page size, hugepage use, bytes and budget per NUMA node."},
+	{"mempool.list", rpc_mempool_list, "{}",
+		"Object pools with size, cache, node, objects in use and allocation failures."},
+	{0},
 };

@@ -69,7 +69,7 @@ int rpc_opts_parse(struct rpc_call *call, json_t *obj, struct rpc_opts *out)
 	out->kv = calloc(json_object_size(obj), sizeof(*out->kv));
 	if (out->kv == NULL)
 		return err_set(&call->err, -ENOMEM, "options", "out of memory");
-	json_object_foreach (obj, key, v) {
+	json_object_foreach(obj, key, v) {
 		char *k, *val;
 
 		if (key[0] == '\0')

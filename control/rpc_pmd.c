@@ -114,5 +114,5 @@ const struct rpc_method pmd_rpc_methods[] = {
 		"Rx queues polled by each worker, with their share of its time and pinning."},
 	{"pmd.rebalance", rpc_pmd_rebalance, "{}",
 		"Reassign rx queues to workers from measured load; returns how many moved."},
-	{NULL},
+	{0},
 };

@@ -144,13 +144,16 @@ static int rpc_port_list(struct rpc_call *call, json_t *params, json_t **result)
 }
 
 const struct rpc_method port_rpc_methods[] = {
+	// The type list mirrors port_drivers[] in drivers/port.c (vsctl help add-port shows it).
 	{"port.add", rpc_port_add, "{bridge: str, name: str, type: str, options?: {str: str}}",
-		"Add a port to a bridge; returns its datapath id. Datapath options: tag, trunks, "
-		"vlan-mode, enabled, mtu, rxq-affinity; the rest go to the driver."},
+		"Add a port to a bridge; returns its datapath id. Types: af_packet, tap, null, "
+		"pcap, vhost-user, vhost-user-client, pci (options: docs/ports.md). Datapath "
+		"options: tag, trunks, vlan-mode, enabled, mtu, rxq-affinity; the rest go to the "
+		"driver."},
 	{"port.del", rpc_port_del, "{name: str}", "Remove a port (its traffic stops first)."},
 	{"port.set", rpc_port_set, "{name: str, options: {str: str}}",
 		"Change port options in place; an empty value removes a datapath option."},
 	{"port.list", rpc_port_list, "{bridge?: str}",
 		"List ports with options, state, link, MTU, MAC, queues and driver status."},
-	{NULL},
+	{0},
 };

@@ -89,7 +89,7 @@ static void client_close_after_flush(struct client *c, const char *line)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-	struct timeval tv = { .tv_sec = SERVER_WRITE_TIMEOUT_S };
+	struct timeval tv = {.tv_sec = SERVER_WRITE_TIMEOUT_S};
 
 	c->closing = true;
 	evbuffer_drain(in, evbuffer_get_length(in));
@@ -287,7 +287,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 static void peer_identify(int fd, struct rpc_call *peer, char *name, size_t size)
 {
-	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	socklen_t len = sizeof(cred);
 	char path[64], comm[32] = "";
 	ssize_t n;
@@ -331,9 +331,9 @@ static void reject(int fd, const char *name)
 static void on_accept(
 	struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
-	struct timeval idle = { .tv_sec = srv.cfg.idle_timeout_s };
-	struct timeval wr = { .tv_sec = SERVER_WRITE_TIMEOUT_S };
-	struct rpc_call peer = { 0 };
+	struct timeval idle = {.tv_sec = srv.cfg.idle_timeout_s};
+	struct timeval wr = {.tv_sec = SERVER_WRITE_TIMEOUT_S};
+	struct rpc_call peer = {0};
 	char name[64];
 	struct client *c;
 
@@ -393,7 +393,7 @@ static void on_relisten(evutil_socket_t fd, short what, void *arg)
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
 	int e = EVUTIL_SOCKET_ERROR();
-	struct timeval tv = { .tv_sec = 1 };
+	struct timeval tv = {.tv_sec = 1};
 
 	// Out of fds or memory: the listening socket stays readable, so pause instead of spinning.
 	LOG_RL(ERR, srv.path, "accept: %s; not accepting new clients for 1 s", strerror(e));
@@ -486,7 +486,7 @@ static int set_group(const char *path, const char *group, struct err *err)
 int rpc_server_start(const struct rpc_server_config *cfg, struct err *err)
 {
 	struct event_base *base = loop_base();
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct stat st;
 	int fd, ret;
 

@@ -147,5 +147,5 @@ const struct rpc_method stats_rpc_methods[] = {
 		"Port counters: packets, bytes, drops by cause (driver and datapath), errors, per "
 		"queue."},
 	{"stats.clear", rpc_stats_clear, "{port?: str}", "Reset the counters of one or all ports."},
-	{NULL},
+	{0},
 };

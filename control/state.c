@@ -300,8 +300,8 @@ static bool fidx_same(const struct fidx *a, const struct fidx *b)
 	return strcmp(a->canon, b->canon) == 0;
 }
 
-static const struct config_bridge *br_find_c(const struct config_bridge *b, unsigned n,
-	const char *name)
+static const struct config_bridge *br_find_c(
+	const struct config_bridge *b, unsigned n, const char *name)
 {
 	return b != NULL ? br_find(b, n, name) : NULL;
 }
@@ -377,8 +377,9 @@ int state_merge(const struct config_bridge *state, unsigned n_state,
 		const struct config_bridge *pick;
 
 		pick = bridge_equal(br_find(old_file, n_old, s->name), nb) ? s : nb;
-		if (pick && (ret = list_add_bridge(&res, &n_res, pick->name, pick->opts,
-				     pick->n_opts)) < 0)
+		if (pick &&
+			(ret = list_add_bridge(
+				 &res, &n_res, pick->name, pick->opts, pick->n_opts)) < 0)
 			goto err;
 	}
 	for (unsigned i = 0; i < n_new; i++) {
@@ -505,8 +506,8 @@ static json_t *bridges_to_json(const struct config_bridge *b, unsigned n)
 }
 
 // Shape errors in a state file: "FILE: bridges[0].ports[1].type: expected a string".
-static int __printf(4, 5) sf_err(struct err *err, const char *path, const char *where,
-	const char *fmt, ...)
+static int __printf(4, 5)
+	sf_err(struct err *err, const char *path, const char *where, const char *fmt, ...)
 {
 	char what[300];
 	va_list ap;
@@ -536,7 +537,7 @@ static int opts_from_json(json_t *o, const char *path, const char *where, struct
 		return 0;
 	if ((*out = calloc(json_object_size(o), sizeof(**out))) == NULL)
 		return err_set(err, -ENOMEM, "", "%s: out of memory", path);
-	json_object_foreach (o, key, v) {
+	json_object_foreach(o, key, v) {
 		if (*key == '\0' || !json_is_string(v) || json_string_length(v) == 0 ||
 			json_string_length(v) > STATE_MAX_OPT_VALUE)
 			return sf_err(err, path, where,
@@ -550,8 +551,8 @@ static int opts_from_json(json_t *o, const char *path, const char *where, struct
 	return 0;
 }
 
-static int name_from_json(json_t *v, size_t max, const char *path, const char *where,
-	struct err *err)
+static int name_from_json(
+	json_t *v, size_t max, const char *path, const char *where, struct err *err)
 {
 	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= max)
 		return sf_err(err, path, where,
@@ -560,8 +561,8 @@ static int name_from_json(json_t *v, size_t max, const char *path, const char *w
 }
 
 // "flows": [rule text, ...], each checked by the flow parser.
-static int flows_from_json(json_t *arr, const char *path, const char *where,
-	struct config_bridge *br, struct err *err)
+static int flows_from_json(
+	json_t *arr, const char *path, const char *where, struct config_bridge *br, struct err *err)
 {
 	struct flow_spec *spec;
 	char fwhere[128];
@@ -577,7 +578,7 @@ static int flows_from_json(json_t *arr, const char *path, const char *where,
 			FLOW_TABLE_MAX_RULES);
 	if ((spec = malloc(sizeof(*spec))) == NULL)
 		return err_set(err, -ENOMEM, "", "%s: out of memory", path);
-	json_array_foreach (arr, i, v) {
+	json_array_foreach(arr, i, v) {
 		struct err perr = {0};
 
 		snprintf(fwhere, sizeof(fwhere), "%s.flows[%zu]", where, i);
@@ -615,7 +616,7 @@ static int bridges_from_json(json_t *arr, const char *path, const char *key,
 		return 0;
 	if ((*out = calloc(json_array_size(arr), sizeof(**out))) == NULL)
 		return err_set(err, -ENOMEM, "", "%s: out of memory", path);
-	json_array_foreach (arr, i, jb) {
+	json_array_foreach(arr, i, jb) {
 		struct config_bridge *br = &(*out)[i];
 		json_t *name = NULL, *opts = NULL, *ports = NULL, *flows = NULL, *jp;
 		size_t p;
@@ -646,7 +647,7 @@ static int bridges_from_json(json_t *arr, const char *path, const char *key,
 			continue;
 		if ((br->ports = calloc(json_array_size(ports), sizeof(*br->ports))) == NULL)
 			return err_set(err, -ENOMEM, "", "%s: out of memory", path);
-		json_array_foreach (ports, p, jp) {
+		json_array_foreach(ports, p, jp) {
 			struct config_port *port = &br->ports[p];
 			json_t *pname = NULL, *type = NULL, *popts = NULL;
 
@@ -667,8 +668,8 @@ static int bridges_from_json(json_t *arr, const char *path, const char *key,
 			port->type = strdup(json_string_value(type));
 			if (port->name == NULL || port->type == NULL)
 				return err_set(err, -ENOMEM, "", "%s: out of memory", path);
-			if ((ret = opts_from_json(popts, path, where, &port->opts, &port->n_opts,
-				     err)) < 0)
+			if ((ret = opts_from_json(
+				     popts, path, where, &port->opts, &port->n_opts, err)) < 0)
 				return ret;
 		}
 	}
@@ -701,20 +702,24 @@ int state_file_read(const char *path, struct state_data *d, struct err *err)
 	}
 	if (json_unpack(root, "{s:i, s:o, s:o !}", "version", &version, "bridges", &bridges,
 		    "file_bridges", &file_bridges) < 0) {
-		ret = err_set(err, -EINVAL, "", "%s: expected an object with version, bridges and "
-			"file_bridges only", path);
+		ret = err_set(err, -EINVAL, "",
+			"%s: expected an object with version, bridges and "
+			"file_bridges only",
+			path);
 		goto out;
 	}
 	if (version != STATE_VERSION) {
-		ret = err_set(err, -EINVAL, "version", "%s: version %d is not supported (this "
-			"vswitchd reads version %d)", path, version, STATE_VERSION);
+		ret = err_set(err, -EINVAL, "version",
+			"%s: version %d is not supported (this "
+			"vswitchd reads version %d)",
+			path, version, STATE_VERSION);
 		goto out;
 	}
 	if ((ret = bridges_from_json(bridges, path, "bridges", &d->bridges, &d->n_bridges, err)) <
 		0)
 		goto out;
-	ret = bridges_from_json(file_bridges, path, "file_bridges", &d->file_bridges,
-		&d->n_file_bridges, err);
+	ret = bridges_from_json(
+		file_bridges, path, "file_bridges", &d->file_bridges, &d->n_file_bridges, err);
 out:
 	json_decref(root);
 	close(fd);
@@ -815,8 +820,8 @@ int state_file_write(const char *dir, const struct state_data *d, struct err *er
 	}
 	// The rename is durable only once the directory entry is on disk.
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) < 0) {
-		ret = err_set(err, -errno, "", "%s: cannot sync the directory: %s", dir,
-			strerror(errno));
+		ret = err_set(
+			err, -errno, "", "%s: cannot sync the directory: %s", dir, strerror(errno));
 		if (dfd >= 0)
 			close(dfd);
 		goto out;
@@ -1163,8 +1168,8 @@ int state_forget(const char *name, struct err *err)
 	if (!found) {
 		config_bridges_free(br, n_br);
 		config_bridges_free(ports, n_ports);
-		return err_set(err, -ENOENT, "name", "%s: no pending bridge or port has this name",
-			name);
+		return err_set(
+			err, -ENOENT, "name", "%s: no pending bridge or port has this name", name);
 	}
 	config_bridges_free(st.pend_br, st.n_pend_br);
 	config_bridges_free(st.pend_ports, st.n_pend_ports);
@@ -1229,8 +1234,8 @@ static void opts_describe(const struct port_kv *kv, unsigned n, char *out, size_
 	out[0] = '\0';
 	for (unsigned i = 0; i < n && o < size; i++) {
 		if (kv[i].value[0] == '\0')
-			o += (size_t)snprintf(out + o, size - o, "%s%s removed", i ? ", " : "",
-				kv[i].key);
+			o += (size_t)snprintf(
+				out + o, size - o, "%s%s removed", i ? ", " : "", kv[i].key);
 		else
 			o += (size_t)snprintf(out + o, size - o, "%s%s=%s", i ? ", " : "",
 				kv[i].key, kv[i].value);
@@ -1326,21 +1331,21 @@ static void apply_port_set(const struct config_port *cur, const struct config_po
 		return;
 	}
 	if (ret != -EOPNOTSUPP) {
-		change(c, "could not change options of port %s (%s): %s", wp->name, desc,
-			err.msg);
+		change(c, "could not change options of port %s (%s): %s", wp->name, desc, err.msg);
 		return;
 	}
 	// The driver cannot change these options live: re-create the port.
 	err_clear(&err);
 	if (dp_port_del(wp->name, &err) < 0) {
-		change(c, "could not delete port %s to change its options: %s", wp->name,
-			err.msg);
+		change(c, "could not delete port %s to change its options: %s", wp->name, err.msg);
 		return;
 	}
 	err_clear(&err);
 	if (dp_port_add(bridge, wp->name, wp->type, wp->opts, wp->n_opts, &err) < 0)
-		change(c, "could not re-create port %s with new options (%s): %s; will retry at "
-			"the next reload", wp->name, desc, err.msg);
+		change(c,
+			"could not re-create port %s with new options (%s): %s; will retry at "
+			"the next reload",
+			wp->name, desc, err.msg);
 	else
 		change(c, "re-created port %s to change options: %s", wp->name, desc);
 }
@@ -1359,8 +1364,10 @@ static void apply_bridge_adds(const struct config_bridge *want, unsigned n_want,
 		err_clear(&err);
 		opts_describe(wb->opts, wb->n_opts, desc, sizeof(desc));
 		if (dp_bridge_add(wb->name, wb->opts, wb->n_opts, &err) < 0)
-			change(c, "could not add bridge %s: %s; it and its %u port(s) will be "
-				"retried at the next reload", wb->name, err.msg, wb->n_ports);
+			change(c,
+				"could not add bridge %s: %s; it and its %u port(s) will be "
+				"retried at the next reload",
+				wb->name, err.msg, wb->n_ports);
 		else
 			change(c, "added bridge %s%s%s", wb->name, desc[0] ? " with " : "", desc);
 	}
@@ -1395,8 +1402,10 @@ static void apply_ports(const struct config_bridge *want, unsigned n_want,
 			err_clear(&err);
 			if (dp_port_add(wb->name, wp->name, wp->type, wp->opts, wp->n_opts, &err) <
 				0)
-				change(c, "could not add port %s to %s: %s; will retry at the next "
-					"reload", wp->name, wb->name, err.msg);
+				change(c,
+					"could not add port %s to %s: %s; will retry at the next "
+					"reload",
+					wp->name, wb->name, err.msg);
 			else
 				change(c, "added port %s to %s (type %s)", wp->name, wb->name,
 					wp->type);
@@ -1415,8 +1424,8 @@ static void apply_flows_dump(void *arg, const struct flow_rule_info *ri)
 // Flows of one bridge the datapath has: rules not wanted are deleted, rules new or whose actions,
 // cookie or timeouts differ are added (replacing), equal rules are left alone (their counters
 // keep running). A rule that cannot be added is reported and dropped.
-static void apply_bridge_flows(const struct config_bridge *wb, struct flow_table *ft,
-	struct changes *c)
+static void apply_bridge_flows(
+	const struct config_bridge *wb, struct flow_table *ft, struct changes *c)
 {
 	struct config_bridge cur = {0};
 	struct flist W = {0}, C = {0};
@@ -1480,8 +1489,8 @@ static void apply_flows(const struct config_bridge *want, unsigned n_want, struc
 	}
 }
 
-int state_apply_config(const struct config *cfg, char ***changes, unsigned *n_changes,
-	struct err *err)
+int state_apply_config(
+	const struct config *cfg, char ***changes, unsigned *n_changes, struct err *err)
 {
 	struct config_bridge *snap = NULL, *cur = NULL, *want = NULL, *file = NULL;
 	unsigned n_snap = 0, n_cur = 0, n_want = 0;
@@ -1593,13 +1602,17 @@ int state_init(const char *state_dir, struct err *err)
 	} else {
 		// Never refuse to start and never lose the file: move it aside for a human.
 		if ((ret = move_aside(st.path, aside, sizeof(aside))) == 0) {
-			LOG(ERR, "%s; moved it to %s and continuing from the configuration "
-				"file only", rerr.msg, aside);
+			LOG(ERR,
+				"%s; moved it to %s and continuing from the configuration "
+				"file only",
+				rerr.msg, aside);
 		} else {
 			st.save_disabled = true;
-			LOG(ERR, "%s; could not move it aside (%s): continuing from the "
+			LOG(ERR,
+				"%s; could not move it aside (%s): continuing from the "
 				"configuration file only, and NOT saving run-time changes so "
-				"that it is kept", rerr.msg, strerror(-ret));
+				"that it is kept",
+				rerr.msg, strerror(-ret));
 		}
 	}
 	st.inited = true;

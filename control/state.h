@@ -36,8 +36,8 @@ void state_fini(void);
 // array of human-readable lines ("added port vm1 to br0 (type af_packet)"), free with
 // state_changes_free(). Returns 0 when the apply ran (even with individual failures) and -errno
 // only when it could not run at all (-ENOMEM; -ENODEV before state_init).
-int state_apply_config(const struct config *cfg, char ***changes, unsigned *n_changes,
-	struct err *err);
+int state_apply_config(
+	const struct config *cfg, char ***changes, unsigned *n_changes, struct err *err);
 void state_changes_free(char **changes, unsigned n);
 
 // Writes the datapath content + pending objects + file_bridges atomically (temp file in the

@@ -264,8 +264,8 @@ static void closed_error(struct client *c, const char *method, struct vsctl_erro
 
 // Sends all of buf. -EPIPE when the daemon has closed its end (the caller then reads what it
 // may have said before closing, e.g. "too many clients").
-static int client_write_all(struct client *c, const char *buf, size_t len, const char *method,
-	struct vsctl_error *e)
+static int client_write_all(
+	struct client *c, const char *buf, size_t len, const char *method, struct vsctl_error *e)
 {
 	size_t off = 0;
 	ssize_t n;
@@ -294,8 +294,8 @@ static int client_write_all(struct client *c, const char *buf, size_t len, const
 }
 
 // Reads until buf holds a complete line; sets *line_len (without the newline).
-static int client_read_line(struct client *c, size_t *line_len, const char *method,
-	struct vsctl_error *e)
+static int client_read_line(
+	struct client *c, size_t *line_len, const char *method, struct vsctl_error *e)
 {
 	size_t scanned = 0;
 	ssize_t n;
@@ -352,8 +352,8 @@ static int client_read_line(struct client *c, size_t *line_len, const char *meth
 
 static int malformed(struct vsctl_error *e, const char *method, const char *what)
 {
-	error_set(e, VSCTL_EXIT_PROTOCOL, "malformed response from vswitchd to %s: %s", method,
-		what);
+	error_set(
+		e, VSCTL_EXIT_PROTOCOL, "malformed response from vswitchd to %s: %s", method, what);
 	return -EPROTO;
 }
 
@@ -419,8 +419,8 @@ out:
 	return ret;
 }
 
-int client_call(void *client, const char *method, json_t *params, json_t **result,
-	struct vsctl_error *e)
+int client_call(
+	void *client, const char *method, json_t *params, json_t **result, struct vsctl_error *e)
 {
 	struct client *c = client;
 	json_int_t id = c->next_id++;

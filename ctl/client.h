@@ -21,8 +21,8 @@ struct client *client_create(const char *path, double timeout_s);
 void client_destroy(struct client *c); // closes the connection; NULL: no-op
 
 // One request/response exchange (struct vsctl_transport.call with arg = the client).
-int client_call(void *client, const char *method, json_t *params, json_t **result,
-	struct vsctl_error *e);
+int client_call(
+	void *client, const char *method, json_t *params, json_t **result, struct vsctl_error *e);
 
 // Fills e for a failed connect() to `path` with errno `errnum`: the "is vswitchd running?" hint
 // for ENOENT/ECONNREFUSED (exit 3), the owner/group/mode of the socket and who may use it for

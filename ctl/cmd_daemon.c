@@ -105,12 +105,12 @@ static int daemon_rpc(struct vsctl_ctx *ctx, int argc, char **argv)
 	if (argc == 2) {
 		params = json_loads(argv[1], JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 		if (params == NULL)
-			return vsctl_usage(ctx, "JSON-PARAMS: %s (column %d)", jerr.text,
-				jerr.column);
+			return vsctl_usage(
+				ctx, "JSON-PARAMS: %s (column %d)", jerr.text, jerr.column);
 		if (!json_is_object(params) && !json_is_array(params)) {
 			json_decref(params);
-			return vsctl_usage(ctx,
-				"JSON-PARAMS must be an object, e.g. '{\"name\": \"br0\"}'");
+			return vsctl_usage(
+				ctx, "JSON-PARAMS must be an object, e.g. '{\"name\": \"br0\"}'");
 		}
 	}
 	if ((ret = vsctl_call(ctx, argv[0], params, &result)) < 0)

@@ -87,8 +87,8 @@ static int fdb_flush(struct vsctl_ctx *ctx, int argc, char **argv)
 	if ((ret = vsctl_name_check(ctx, "bridge", argv[0])) < 0 ||
 		(argc == 2 && (ret = vsctl_name_check(ctx, "port", argv[1])) < 0))
 		return ret;
-	params = vsctl_pack(ctx, "{s:s, s:s*}", "bridge", argv[0], "port",
-		argc == 2 ? argv[1] : NULL);
+	params = vsctl_pack(
+		ctx, "{s:s, s:s*}", "bridge", argv[0], "port", argc == 2 ? argv[1] : NULL);
 	if (params == NULL)
 		return -EINVAL;
 	if ((ret = vsctl_call(ctx, "fdb.flush", params, &result)) < 0)

@@ -14,8 +14,8 @@ static int help_run(struct vsctl_ctx *ctx, int argc, char **argv)
 		return 0;
 	}
 	if ((cmd = vsctl_command_lookup(argv[0])) == NULL)
-		return vsctl_usage(ctx, "unknown command '%s' (`vsctl list-commands` lists them)",
-			argv[0]);
+		return vsctl_usage(
+			ctx, "unknown command '%s' (`vsctl list-commands` lists them)", argv[0]);
 	vsctl_print_command_help(ctx, cmd);
 	return 0;
 }

@@ -107,8 +107,8 @@ static int mempool_list(struct vsctl_ctx *ctx, int argc, char **argv)
 		{"IN_USE", TABLE_RIGHT},
 		{"ALLOC_FAIL", TABLE_RIGHT},
 	};
-	static const char *const keys[] = {"name", "n", "elt_size", "cache_size", "numa_node",
-		"in_use", "alloc_fail"};
+	static const char *const keys[] = {
+		"name", "n", "elt_size", "cache_size", "numa_node", "in_use", "alloc_fail"};
 	json_t *result = NULL, *p;
 	struct table *t = NULL;
 	size_t i;

@@ -45,8 +45,8 @@ static int port_add(struct vsctl_ctx *ctx, int argc, char **argv)
 	free(type);
 	if (params == NULL)
 		return -EINVAL;
-	ret = vsctl_call_tolerate(ctx, "port.add", params, &result,
-		vsctl_opt(ctx, "--may-exist") ? RPC_E_EXISTS : 0);
+	ret = vsctl_call_tolerate(
+		ctx, "port.add", params, &result, vsctl_opt(ctx, "--may-exist") ? RPC_E_EXISTS : 0);
 	if (ret >= 0)
 		ret = print_null_json(ctx, result);
 	json_decref(result);
@@ -146,8 +146,8 @@ static int port_set(struct vsctl_ctx *ctx, int argc, char **argv)
 
 	// ovs-vsctl users write `set Interface p0 options:k=v`: accept that spelling too.
 	if (strcasecmp(argv[0], "port") != 0 && strcasecmp(argv[0], "interface") != 0)
-		return vsctl_usage(ctx, "cannot set '%s': only 'port' has settable options",
-			argv[0]);
+		return vsctl_usage(
+			ctx, "cannot set '%s': only 'port' has settable options", argv[0]);
 	if ((ret = vsctl_name_check(ctx, "port", argv[1])) < 0)
 		return ret;
 	if ((ret = vsctl_kv_parse(ctx, argc - 2, argv + 2, VSCTL_KV_REMOVE | VSCTL_KV_OVS, &opts)) <

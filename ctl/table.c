@@ -266,8 +266,8 @@ void table_row(struct table *t)
 		return;
 	if (t->n_rows == t->cap_rows) {
 		unsigned cap = t->cap_rows ? t->cap_rows * 2 : 16;
-		char **cells = realloc(t->cells,
-			(size_t)cap * (t->n_cols ? t->n_cols : 1) * sizeof(*cells));
+		char **cells = realloc(
+			t->cells, (size_t)cap * (t->n_cols ? t->n_cols : 1) * sizeof(*cells));
 		if (cells == NULL) {
 			t->error = -ENOMEM;
 			return;
@@ -317,8 +317,8 @@ void table_cell_json(struct table *t, const json_t *v)
 	table_put(t, table_format_value(v));
 }
 
-static void print_line(FILE *out, unsigned indent, const struct table *t, char *const *texts,
-	const size_t *widths)
+static void print_line(
+	FILE *out, unsigned indent, const struct table *t, char *const *texts, const size_t *widths)
 {
 	struct sbuf b = {0};
 	char *line;

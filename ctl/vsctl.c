@@ -137,8 +137,8 @@ static void report_error(struct vsctl_ctx *ctx, const struct vsctl_error *e, con
 	set_exit(ctx, e->exit != VSCTL_EXIT_OK ? e->exit : VSCTL_EXIT_FAILED);
 }
 
-int vsctl_call_tolerate(struct vsctl_ctx *ctx, const char *method, json_t *params, json_t **result,
-	int rpc_code)
+int vsctl_call_tolerate(
+	struct vsctl_ctx *ctx, const char *method, json_t *params, json_t **result, int rpc_code)
 {
 	struct vsctl_error e = {0};
 	json_t *res = NULL;
@@ -314,8 +314,8 @@ int vsctl_print_json(struct vsctl_ctx *ctx, const json_t *v)
 {
 	if (json_dumpf(v, ctx->out, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY) < 0 ||
 		fputc('\n', ctx->out) == EOF)
-		return vsctl_fail(ctx, VSCTL_EXIT_PROTOCOL, "cannot write the result: %s",
-			strerror(errno));
+		return vsctl_fail(
+			ctx, VSCTL_EXIT_PROTOCOL, "cannot write the result: %s", strerror(errno));
 	return 0;
 }
 
@@ -530,8 +530,8 @@ static int unknown_command(struct vsctl_ctx *ctx, const char *name)
 		for (const struct vsctl_command *c = g->commands; c->name != NULL; c++) {
 			size_t d = distance(name, c->name);
 			// "add-bridge" for add-br, "list-b" for list-br.
-			bool prefix = (strlen(name) >= 3 &&
-					      strncmp(c->name, name, strlen(name)) == 0) ||
+			bool prefix =
+				(strlen(name) >= 3 && strncmp(c->name, name, strlen(name)) == 0) ||
 				(strlen(c->name) >= 3 &&
 					strncmp(name, c->name, strlen(c->name)) == 0);
 			if (prefix)
@@ -567,12 +567,7 @@ static bool any_command_takes(const char *opt)
 	return false;
 }
 
-enum {
-	GLOBAL_NO = 0,
-	GLOBAL_DONE = 1,
-	GLOBAL_HELP = 2,
-	GLOBAL_VERSION = 3
-};
+enum { GLOBAL_NO = 0, GLOBAL_DONE = 1, GLOBAL_HELP = 2, GLOBAL_VERSION = 3 };
 
 // Applies argv[*i] if it is a global option (consuming its value). Returns GLOBAL_*, or -EINVAL.
 static int global_option(struct vsctl_ctx *ctx, int argc, char **argv, int *i)
@@ -610,8 +605,8 @@ static int global_option(struct vsctl_ctx *ctx, int argc, char **argv, int *i)
 	if (errno != 0 || end == val || *end != '\0' || !isfinite(ctx->timeout_s) ||
 		ctx->timeout_s < 0 || ctx->timeout_s > VSCTL_MAX_TIMEOUT) {
 		ctx->cmd = NULL;
-		return vsctl_usage(ctx, "invalid timeout '%s': expected seconds (0 waits forever)",
-			val);
+		return vsctl_usage(
+			ctx, "invalid timeout '%s': expected seconds (0 waits forever)", val);
 	}
 	return GLOBAL_DONE;
 }
@@ -635,8 +630,8 @@ static int missing_argument(struct vsctl_ctx *ctx, const struct vsctl_seg *seg)
 
 // Parses argv[start..end) as one command with its options. Returns 0, GLOBAL_HELP/VERSION, or
 // -EINVAL (reported).
-static int parse_segment(struct vsctl_ctx *ctx, int start, int end, char **argv,
-	struct vsctl_seg *seg)
+static int parse_segment(
+	struct vsctl_ctx *ctx, int start, int end, char **argv, struct vsctl_seg *seg)
 {
 	int i, ret;
 
@@ -690,8 +685,8 @@ static int parse_segment(struct vsctl_ctx *ctx, int start, int end, char **argv,
 	if (seg->n_args < seg->cmd->min_args)
 		return missing_argument(ctx, seg);
 	if (seg->cmd->max_args >= 0 && seg->n_args > seg->cmd->max_args)
-		return vsctl_usage(ctx, "too many arguments ('%s' is extra)",
-			seg->args[seg->cmd->max_args]);
+		return vsctl_usage(
+			ctx, "too many arguments ('%s' is extra)", seg->args[seg->cmd->max_args]);
 	return 0;
 }
 
@@ -816,8 +811,8 @@ int vsctl_main(int argc, char **argv, FILE *out, FILE *err, const struct vsctl_t
 		ret = run_segment(&ctx, &segs[s]);
 out:
 	if (fflush(out) == EOF && ret >= 0)
-		ret = vsctl_fail(&ctx, VSCTL_EXIT_PROTOCOL, "cannot write the result: %s",
-			strerror(errno));
+		ret = vsctl_fail(
+			&ctx, VSCTL_EXIT_PROTOCOL, "cannot write the result: %s", strerror(errno));
 	client_destroy(client);
 	free(slots);
 	free(segs);

@@ -111,8 +111,8 @@ void vsctl_print_command_help(struct vsctl_ctx *ctx, const struct vsctl_command 
 int vsctl_call(struct vsctl_ctx *ctx, const char *method, json_t *params, json_t **result);
 // Same, but when vswitchd answers with error code `rpc_code` (an RPC_E_* constant) nothing is
 // printed and 1 is returned (*result NULL): for --if-exists / --may-exist.
-int vsctl_call_tolerate(struct vsctl_ctx *ctx, const char *method, json_t *params, json_t **result,
-	int rpc_code);
+int vsctl_call_tolerate(
+	struct vsctl_ctx *ctx, const char *method, json_t *params, json_t **result, int rpc_code);
 
 // Reports a command-line error for the running command ("vsctl: CMD: msg" + its usage); exit 2.
 // Returns -EINVAL.

@@ -22,8 +22,8 @@ struct check_ctx {
 	unsigned failures;
 };
 
-static void __printf(4, 5) report(struct check_ctx *c, enum check_level lvl, const char *fix,
-	const char *fmt, ...)
+static void __printf(4, 5)
+	report(struct check_ctx *c, enum check_level lvl, const char *fix, const char *fmt, ...)
 {
 	char what[512];
 	va_list ap;
@@ -207,8 +207,7 @@ static void check_ports(const struct config *cfg, struct check_ctx *c)
 	}
 }
 
-static void check_pci_report(void *ctx, enum pci_check_level lvl, const char *what,
-	const char *fix)
+static void check_pci_report(void *ctx, enum pci_check_level lvl, const char *what, const char *fix)
 {
 	static const enum check_level map[] = {CHECK_OK, CHECK_WARN, CHECK_FAIL};
 
@@ -238,7 +237,7 @@ static void check_pci(const struct config *cfg, struct check_ctx *c)
 
 unsigned check_run(const struct config *cfg, check_report_fn fn, void *ctx)
 {
-	struct check_ctx c = { .fn = fn, .ctx = ctx };
+	struct check_ctx c = {.fn = fn, .ctx = ctx};
 	char sockdir[4096];
 
 	check_cpus(cfg, &c);
@@ -258,7 +257,7 @@ unsigned check_run(const struct config *cfg, check_report_fn fn, void *ctx)
 
 static void print_finding(void *ctx, enum check_level lvl, const char *what, const char *fix)
 {
-	static const char *const tag[] = { "ok", "WARN", "FAIL" };
+	static const char *const tag[] = {"ok", "WARN", "FAIL"};
 	FILE *out = ctx;
 
 	fprintf(out, "[%-4s] %s\n", tag[lvl], what);

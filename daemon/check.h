@@ -15,8 +15,7 @@ enum check_level {
 };
 
 // Called by each check; `fix` may be NULL.
-typedef void (*check_report_fn)(void *ctx, enum check_level lvl, const char *what,
-	const char *fix);
+typedef void (*check_report_fn)(void *ctx, enum check_level lvl, const char *what, const char *fix);
 
 // Runs every host check for cfg and reports through fn. Returns the number of failures.
 unsigned check_run(const struct config *cfg, check_report_fn fn, void *ctx);

@@ -56,7 +56,7 @@ static void on_stop(int signo, void *arg)
 
 static void on_hup(int signo, void *arg)
 {
-	struct err err = { 0 };
+	struct err err = {0};
 	char **changes = NULL;
 	unsigned n = 0;
 
@@ -78,7 +78,7 @@ static void dp_tick(void *arg)
 static int run(struct config *cfg, const char *pidfile)
 {
 	struct rpc_server_config scfg;
-	struct err err = { 0 };
+	struct err err = {0};
 	char **changes = NULL;
 	unsigned n_changes = 0;
 	void *dp_timer = NULL;
@@ -168,20 +168,20 @@ out_pidfile:
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "pidfile", required_argument, NULL, 'p' },
-		{ "check", no_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{"config", required_argument, NULL, 'c'},
+		{"socket", required_argument, NULL, 's'},
+		{"log-level", required_argument, NULL, 'l'},
+		{"pidfile", required_argument, NULL, 'p'},
+		{"check", no_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
-	struct reload_opts ro = { .config_path = CONFIG_DEFAULT_PATH };
+	struct reload_opts ro = {.config_path = CONFIG_DEFAULT_PATH};
 	const char *pidfile = NULL;
 	bool check = false, explicit_config = false;
 	struct config cfg;
-	struct err err = { 0 };
+	struct err err = {0};
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "c:s:l:p:hV", opts, NULL)) != -1) {
@@ -195,8 +195,10 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			if (log_level_parse(optarg, &ro.log_level) < 0) {
-				fprintf(stderr, "vswitchd: invalid --log-level '%s' "
-					"(expected err, warn, notice, info or debug)\n", optarg);
+				fprintf(stderr,
+					"vswitchd: invalid --log-level '%s' "
+					"(expected err, warn, notice, info or debug)\n",
+					optarg);
 				return 2;
 			}
 			ro.log_level_set = true;

@@ -92,8 +92,8 @@ static bool str_differs(const char *a, const char *b)
 }
 
 // Settings the running daemon cannot change without a restart: listed, not applied.
-static void restart_only(const struct config *old, const struct config *new, char ***changes,
-	unsigned *n)
+static void restart_only(
+	const struct config *old, const struct config *new, char ***changes, unsigned *n)
 {
 	static const char suffix[] = "changed in the file; restart vswitchd to apply it";
 
@@ -111,8 +111,7 @@ static void restart_only(const struct config *old, const struct config *new, cha
 		old->dp.rebalance_interval_s != new->dp.rebalance_interval_s)
 		add_change(changes, n, "cpu %s", suffix);
 	if (old->dp.n_pkts != new->dp.n_pkts || old->dp.max_mtu != new->dp.max_mtu ||
-		old->dp.pkt_cache != new->dp.pkt_cache ||
-		mem_config_differs(&old->mem, &new->mem))
+		old->dp.pkt_cache != new->dp.pkt_cache || mem_config_differs(&old->mem, &new->mem))
 		add_change(changes, n, "memory %s", suffix);
 	if (old->rpc_max_clients != new->rpc_max_clients ||
 		old->rpc_idle_timeout_s != new->rpc_idle_timeout_s ||
@@ -163,7 +162,12 @@ int reload_run(char ***changes, unsigned *n_changes, struct err *err)
 	// swapped so that config_free(&old) releases exactly what is no longer used.
 	struct config old = *running;
 	*running = new;
-#define SWAP_PTR(f) do { char *t__ = running->f; running->f = old.f; old.f = t__; } while (0)
+#define SWAP_PTR(f) \
+	do { \
+		char *t__ = running->f; \
+		running->f = old.f; \
+		old.f = t__; \
+	} while (0)
 	SWAP_PTR(socket_path);
 	SWAP_PTR(socket_group);
 	SWAP_PTR(state_dir);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Compiler attributes and tiny helpers shared by every module; the only place attributes are spelled.
+// Compiler attributes and tiny helpers shared by every module; the only place attributes are
+// spelled.
 #ifndef VSWITCH_COMPILER_H
 #define VSWITCH_COMPILER_H
 

@@ -87,7 +87,7 @@ void log_write(enum log_level lvl, const char *module, const char *func, const c
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	atomic_load(&log_sink)(lvl, module, func, object ? object : "", msg);
+	atomic_load (&log_sink)(lvl, module, func, object ? object : "", msg);
 	errno = saved;
 }
 
@@ -111,8 +111,8 @@ bool log_rl_allow(struct log_rl *rl, unsigned burst, unsigned interval_ms, uint3
 	}
 	uint32_t t = atomic_load_explicit(&rl->tokens, memory_order_relaxed);
 	while (t > 0) {
-		if (atomic_compare_exchange_weak_explicit(&rl->tokens, &t, t - 1,
-			    memory_order_relaxed, memory_order_relaxed)) {
+		if (atomic_compare_exchange_weak_explicit(
+			    &rl->tokens, &t, t - 1, memory_order_relaxed, memory_order_relaxed)) {
 			*suppressed =
 				atomic_exchange_explicit(&rl->suppressed, 0, memory_order_relaxed);
 			return true;

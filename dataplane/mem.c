@@ -281,8 +281,8 @@ static void mem_publish(struct mem_seg *seg)
 {
 	unsigned used = atomic_load_explicit(&mem_slots_used, memory_order_relaxed);
 
-	mem_slot_write(seg->slot, (uintptr_t)seg->pub.va, (uintptr_t)seg->pub.va + seg->pub.size,
-		seg);
+	mem_slot_write(
+		seg->slot, (uintptr_t)seg->pub.va, (uintptr_t)seg->pub.va + seg->pub.size, seg);
 	// release: readers that see the new count also see the slot written above.
 	if (seg->slot >= used)
 		atomic_store_explicit(&mem_slots_used, seg->slot + 1, memory_order_release);
@@ -361,9 +361,10 @@ static struct mem_seg *mem_seg_map(const char *name, size_t map_size, size_t ps,
 		// Hugepages are never swapped, so only normal pages care about the lock limit.
 		struct rlimit rl = {0};
 		getrlimit(RLIMIT_MEMLOCK, &rl);
-		LOG(WARN, "cannot lock %s of normal pages (%s; RLIMIT_MEMLOCK %llu bytes): they "
-			  "may be swapped out; raise LimitMEMLOCK or reserve hugepages, "
-			  "continuing unlocked",
+		LOG(WARN,
+			"cannot lock %s of normal pages (%s; RLIMIT_MEMLOCK %llu bytes): they "
+			"may be swapped out; raise LimitMEMLOCK or reserve hugepages, "
+			"continuing unlocked",
 			name, strerror(errno), (unsigned long long)rl.rlim_cur);
 		mem_mlock_warned = true;
 	}
@@ -424,9 +425,10 @@ static void mem_warn_fallback(const char *name, size_t size, int node)
 	nr = mem_sysfs_read(path);
 	if (nr < 0)
 		nr = 0;
-	LOG(WARN, "not enough hugepages for %s on node %d: needs %zu x %zu kB hugepages, %u free; "
-		  "falling back to normal pages (more TLB misses, no IOVA-as-PA DMA). Reserve them "
-		  "with: echo %ld > %s (later pools may need more; see memory.show)",
+	LOG(WARN,
+		"not enough hugepages for %s on node %d: needs %zu x %zu kB hugepages, %u free; "
+		"falling back to normal pages (more TLB misses, no IOVA-as-PA DMA). Reserve them "
+		"with: echo %ld > %s (later pools may need more; see memory.show)",
 		name, node, need, ps >> 10, avail, nr + (long)(need > avail ? need - avail : 0),
 		path);
 }
@@ -441,8 +443,9 @@ static int mem_budget_check(const char *name, int node, size_t map_size)
 	mem_size_str(map_size, sz, sizeof(sz));
 	mem_size_str(mem_bytes[node], used, sizeof(used));
 	mem_size_str(mem_cfg.budget[node], budget, sizeof(budget));
-	LOG(ERR, "%s: %s more on node %d exceeds the memory budget (%s used of %s); raise the "
-		 "budget or lower the number of packet buffers",
+	LOG(ERR,
+		"%s: %s more on node %d exceeds the memory budget (%s used of %s); raise the "
+		"budget or lower the number of packet buffers",
 		name, sz, node, used, budget);
 	return -ENOMEM;
 }
@@ -490,8 +493,8 @@ void *mem_alloc(const char *name, size_t size, size_t align, int numa_node)
 			goto err;
 		seg = mem_seg_map(name, map_size, ps, numa_node);
 		if (seg == NULL)
-			LOG(DEBUG, "%s: %zu kB hugepages on node %d failed (%s), trying next",
-				name, ps >> 10, numa_node, strerror(errno));
+			LOG(DEBUG, "%s: %zu kB hugepages on node %d failed (%s), trying next", name,
+				ps >> 10, numa_node, strerror(errno));
 	}
 	if (seg == NULL) {
 		size_t ps = (size_t)sysconf(_SC_PAGESIZE);
@@ -503,8 +506,9 @@ void *mem_alloc(const char *name, size_t size, size_t align, int numa_node)
 			char path[160];
 			size_t hps = mem_default_page ? mem_default_page : MEM_PAGE_2M;
 			mem_nr_hugepages_path(numa_node, hps, path, sizeof(path));
-			LOG(ERR, "%s: not enough free %zu kB hugepages on node %d for %zu bytes "
-				 "(%u free) and %s; reserve more in %s",
+			LOG(ERR,
+				"%s: not enough free %zu kB hugepages on node %d for %zu bytes "
+				"(%u free) and %s; reserve more in %s",
 				name, hps >> 10, numa_node, size,
 				mem_hugepages_free(numa_node, hps),
 				mem_cfg.require_hugepages ? "hugepages are required"
@@ -544,8 +548,8 @@ void *mem_alloc(const char *name, size_t size, size_t align, int numa_node)
 	}
 	mem_size_str(map_size, sz, sizeof(sz));
 	mem_size_str(mem_bytes[numa_node], total, sizeof(total));
-	LOG(INFO, "segment %s: %s on node %d, %zu x %zu kB %s (node total %s)", name, sz,
-		numa_node, seg->n_pages, seg->pub.page_size >> 10,
+	LOG(INFO, "segment %s: %s on node %d, %zu x %zu kB %s (node total %s)", name, sz, numa_node,
+		seg->n_pages, seg->pub.page_size >> 10,
 		seg->pub.hugepages ? "hugepages" : "normal pages (fallback)", total);
 	pthread_mutex_unlock(&mem_lock);
 	return seg->user;
@@ -700,9 +704,8 @@ void mem_stats_get(struct mem_stats *st)
 	for (unsigned n = 0; n < mem_n_nodes; n++) {
 		st->bytes[n] = mem_bytes[n];
 		st->budget[n] = mem_cfg.budget[n];
-		st->hugepages_free[n] = mem_default_page ? mem_hugepages_free((int)n,
-								   mem_default_page)
-							 : 0;
+		st->hugepages_free[n] =
+			mem_default_page ? mem_hugepages_free((int)n, mem_default_page) : 0;
 	}
 	st->n_nodes = mem_n_nodes;
 	// No segment yet: report whether new ones would get hugepages.
@@ -730,8 +733,8 @@ static int mem_init_locked(const struct mem_config *cfg, struct err *err)
 			mem_n_segs);
 	if (cfg->iova_mode != MEM_IOVA_AUTO && cfg->iova_mode != MEM_IOVA_VA &&
 		cfg->iova_mode != MEM_IOVA_PA)
-		return err_set(err, -EINVAL, "iova_mode", "invalid IOVA mode %d",
-			(int)cfg->iova_mode);
+		return err_set(
+			err, -EINVAL, "iova_mode", "invalid IOVA mode %d", (int)cfg->iova_mode);
 	if (cfg->page_size != 0 && cfg->page_size != MEM_PAGE_2M && cfg->page_size != MEM_PAGE_1G)
 		return err_set(err, -EINVAL, "page_size",
 			"page size %zu is not supported: use 2M, 1G or 0 (auto)", cfg->page_size);

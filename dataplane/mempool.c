@@ -120,9 +120,9 @@ static int mempool_local_node(void)
 	return node < 0 ? 0 : node;
 }
 
-struct mempool *mempool_create(const char *name, unsigned n, unsigned elt_size,
-	unsigned cache_size, int numa_node,
-	void (*obj_init)(struct mempool *mp, void *obj, unsigned idx, void *arg), void *arg)
+struct mempool *mempool_create(const char *name, unsigned n, unsigned elt_size, unsigned cache_size,
+	int numa_node, void (*obj_init)(struct mempool *mp, void *obj, unsigned idx, void *arg),
+	void *arg)
 {
 	size_t hdr, cache_stride = 0, off, total;
 	unsigned stride, cap;
@@ -131,9 +131,8 @@ struct mempool *mempool_create(const char *name, unsigned n, unsigned elt_size,
 	char rname[40];
 	int saved;
 
-	if (name == NULL || n == 0 || n > MEMPOOL_N_MAX || elt_size == 0 ||
-		elt_size > (1u << 30) || cache_size > MEMPOOL_CACHE_MAX || numa_node < -1 ||
-		numa_node >= MEM_MAX_NUMA) {
+	if (name == NULL || n == 0 || n > MEMPOOL_N_MAX || elt_size == 0 || elt_size > (1u << 30) ||
+		cache_size > MEMPOOL_CACHE_MAX || numa_node < -1 || numa_node >= MEM_MAX_NUMA) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -150,8 +149,8 @@ struct mempool *mempool_create(const char *name, unsigned n, unsigned elt_size,
 	hdr = ALIGN_UP(sizeof(*mp), CACHE_LINE_SIZE);
 	if (cache_size) {
 		cap = cache_size * 3;
-		cache_stride = ALIGN_UP(sizeof(struct mempool_cache) + cap * sizeof(void *),
-			CACHE_LINE_SIZE);
+		cache_stride = ALIGN_UP(
+			sizeof(struct mempool_cache) + cap * sizeof(void *), CACHE_LINE_SIZE);
 	}
 	off = hdr + MEMPOOL_MAX_CACHES * cache_stride;
 	for (unsigned i = 0; i < n; i++)
@@ -397,8 +396,8 @@ void mempool_foreach(void (*cb)(struct mempool *mp, void *arg), void *arg)
 	pthread_mutex_unlock(&mempool_lock);
 }
 
-void mempool_obj_foreach(struct mempool *mp, void (*cb)(struct mempool *mp, void *obj,
-	unsigned idx, void *arg), void *arg)
+void mempool_obj_foreach(struct mempool *mp,
+	void (*cb)(struct mempool *mp, void *obj, unsigned idx, void *arg), void *arg)
 {
 	size_t off = mp->obj_off;
 

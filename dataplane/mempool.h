@@ -29,9 +29,9 @@ struct mempool_info {
 // Objects are cache-line aligned, zeroed before obj_init, and never cross a 2 MiB boundary.
 // n <= 2^28; cache_size <= MEMPOOL_CACHE_MAX, reduced to 2/3 of n for small pools; numa_node -1:
 // the caller's node. NULL + errno (EINVAL, ENOMEM). Control thread.
-struct mempool *mempool_create(const char *name, unsigned n, unsigned elt_size,
-	unsigned cache_size, int numa_node,
-	void (*obj_init)(struct mempool *mp, void *obj, unsigned idx, void *arg), void *arg);
+struct mempool *mempool_create(const char *name, unsigned n, unsigned elt_size, unsigned cache_size,
+	int numa_node, void (*obj_init)(struct mempool *mp, void *obj, unsigned idx, void *arg),
+	void *arg);
 // Destroys the pool; objects still in use are reported (returned count) and leaked on purpose.
 unsigned mempool_destroy(struct mempool *mp);
 
@@ -57,7 +57,7 @@ void mempool_foreach(void (*cb)(struct mempool *mp, void *arg), void *arg);
 void *mempool_priv(struct mempool *mp);
 // Calls cb for every object of the pool, free or in use, in creation order (control thread;
 // pkt pools recompute buffer IOVAs after an IOVA mode change).
-void mempool_obj_foreach(struct mempool *mp, void (*cb)(struct mempool *mp, void *obj,
-	unsigned idx, void *arg), void *arg);
+void mempool_obj_foreach(struct mempool *mp,
+	void (*cb)(struct mempool *mp, void *obj, unsigned idx, void *arg), void *arg);
 
 #endif

@@ -34,7 +34,8 @@ struct pl_port {
 	bool enabled; // disabled: rx dropped, never an output
 	uint8_t vlan_mode; // enum pl_vlan_mode
 	uint16_t tag; // access / native VLAN, 0 = none
-	uint32_t mtu; // max L3 payload sent: frames (no FCS) longer than mtu + 14 + 4 per tag dropped
+	// Max L3 payload sent: frames (no FCS) longer than mtu + 14 + 4 per tag are dropped.
+	uint32_t mtu;
 	const uint64_t *trunks; // 4096-bit VLAN bitmap for trunk modes; NULL = all
 	char name[PORT_NAME_MAX];
 };

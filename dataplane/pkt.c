@@ -36,8 +36,8 @@ static void pkt_obj_init(struct mempool *mp, void *obj, unsigned idx, void *arg)
 	p->data_off = PKT_HEADROOM;
 }
 
-struct mempool *pkt_pool_create(const char *name, unsigned n, unsigned data_room,
-	unsigned cache_size, int numa_node)
+struct mempool *pkt_pool_create(
+	const char *name, unsigned n, unsigned data_room, unsigned cache_size, int numa_node)
 {
 	struct pkt_pool_priv *priv;
 	struct mempool *mp;

@@ -61,8 +61,8 @@ STATIC_ASSERT(sizeof(struct pkt) == 2 * CACHE_LINE_SIZE, "struct pkt must be two
 // Creates a pool of n packet buffers with `data_room` bytes after the headroom, cache of
 // `cache_size` per worker, on numa_node. data_room is 1..UINT16_MAX - PKT_HEADROOM. NULL + errno
 // (EINVAL, ENOMEM). Control thread.
-struct mempool *pkt_pool_create(const char *name, unsigned n, unsigned data_room,
-	unsigned cache_size, int numa_node);
+struct mempool *pkt_pool_create(
+	const char *name, unsigned n, unsigned data_room, unsigned cache_size, int numa_node);
 // Data room of a packet pool; 0 when mp is not a packet pool.
 unsigned pkt_pool_data_room(struct mempool *mp);
 bool pkt_pool_is_pkt(struct mempool *mp);

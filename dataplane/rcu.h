@@ -65,7 +65,8 @@ static inline void rcu_quiescent(unsigned id)
 	// And our later reads happen after (store-buffering with the writer's fence, as in
 	// rcu_online()): without it a load of an RCU pointer that follows may be satisfied before
 	// the new counter is visible, so the writer could see the counter move and free an object
-	// this reader loaded just before the unpublish (x86 too reorders a store with a later load).
+	// this reader loaded just before the unpublish (x86 too reorders a store with a later
+	// load).
 	atomic_thread_fence(memory_order_seq_cst);
 }
 

@@ -123,8 +123,8 @@ void ring_destroy(struct ring *r)
 }
 
 // Copies n pointers into the slots starting at index idx, wrapping at the end of the storage.
-static __always_inline void ring_copy_in(struct ring *r, uint32_t idx, void *const *objs,
-	unsigned n)
+static __always_inline void ring_copy_in(
+	struct ring *r, uint32_t idx, void *const *objs, unsigned n)
 {
 	uint32_t start = idx & r->mask;
 	unsigned first = MIN(n, r->size - start);
@@ -135,8 +135,8 @@ static __always_inline void ring_copy_in(struct ring *r, uint32_t idx, void *con
 		r->slots[i - first] = objs[i];
 }
 
-static __always_inline void ring_copy_out(const struct ring *r, uint32_t idx, void **objs,
-	unsigned n)
+static __always_inline void ring_copy_out(
+	const struct ring *r, uint32_t idx, void **objs, unsigned n)
 {
 	uint32_t start = idx & r->mask;
 	unsigned first = MIN(n, r->size - start);
@@ -148,8 +148,8 @@ static __always_inline void ring_copy_out(const struct ring *r, uint32_t idx, vo
 }
 
 // Publishes [old_head, new_head) on one end: in reservation order for multi-thread ends.
-static __always_inline void ring_publish(struct ring_headtail *ht, uint32_t old_head,
-	uint32_t new_head)
+static __always_inline void ring_publish(
+	struct ring_headtail *ht, uint32_t old_head, uint32_t new_head)
 {
 	if (!ht->single) {
 		unsigned spins = 0;
@@ -173,8 +173,8 @@ static __always_inline void ring_publish(struct ring_headtail *ht, uint32_t old_
 
 // Reserves up to n slots for the producer; returns the count reserved (0..n, n or 0 when
 // `exact`) with *old_head set, and *free_left the free space left after the reservation.
-static __always_inline unsigned ring_move_prod_head(struct ring *r, unsigned n, bool exact,
-	uint32_t *old_head, unsigned *free_left)
+static __always_inline unsigned ring_move_prod_head(
+	struct ring *r, unsigned n, bool exact, uint32_t *old_head, unsigned *free_left)
 {
 	uint32_t head, cons_tail, free_n;
 	unsigned got;
@@ -212,8 +212,8 @@ static __always_inline unsigned ring_move_prod_head(struct ring *r, unsigned n, 
 	return got;
 }
 
-static __always_inline unsigned ring_move_cons_head(struct ring *r, unsigned n, bool exact,
-	uint32_t *old_head, unsigned *avail_left)
+static __always_inline unsigned ring_move_cons_head(
+	struct ring *r, unsigned n, bool exact, uint32_t *old_head, unsigned *avail_left)
 {
 	uint32_t head, prod_tail, avail;
 	unsigned got;
@@ -244,8 +244,8 @@ static __always_inline unsigned ring_move_cons_head(struct ring *r, unsigned n, 
 	return got;
 }
 
-static __always_inline unsigned ring_enqueue(struct ring *r, void *const *objs, unsigned n,
-	bool exact, unsigned *free_space)
+static __always_inline unsigned ring_enqueue(
+	struct ring *r, void *const *objs, unsigned n, bool exact, unsigned *free_space)
 {
 	uint32_t head = 0;
 	unsigned left;
@@ -260,8 +260,8 @@ static __always_inline unsigned ring_enqueue(struct ring *r, void *const *objs, 
 	return got;
 }
 
-static __always_inline unsigned ring_dequeue(struct ring *r, void **objs, unsigned n, bool exact,
-	unsigned *available)
+static __always_inline unsigned ring_dequeue(
+	struct ring *r, void **objs, unsigned n, bool exact, unsigned *available)
 {
 	uint32_t head = 0;
 	unsigned left;

@@ -66,6 +66,69 @@ static void bf_run_for(double s)
 	}
 }
 
+// Jiffies of one CPU (total, idle, steal) and of the worker thread "pmd0", to tell how much of
+// the worker's CPU other processes or the hypervisor took during the window (the machine is
+// shared): cycles/packet "on CPU" scale the TSC figure by the share the worker really ran.
+struct bf_cpu {
+	unsigned long long total, idle, steal, pmd;
+};
+
+static unsigned long long bf_pmd_jiffies(void)
+{
+	unsigned long long ut = 0, st = 0;
+	char path[300], comm[32], line[1024];
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/task");
+	FILE *f;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) == NULL)
+			comm[0] = '\0';
+		fclose(f);
+		if (strncmp(comm, "pmd0", 4) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(line, sizeof(line), f) != NULL && strrchr(line, ')') != NULL)
+			sscanf(strrchr(line, ')') + 2,
+				"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st);
+		fclose(f);
+	}
+	closedir(d);
+	return ut + st;
+}
+
+static void bf_cpu_stat(int cpu, struct bf_cpu *c)
+{
+	unsigned long long v[8] = {0};
+	char want[16], line[512];
+	FILE *f;
+
+	memset(c, 0, sizeof(*c));
+	if (cpu < 0 || (f = fopen("/proc/stat", "r")) == NULL)
+		return;
+	snprintf(want, sizeof(want), "cpu%d ", cpu);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, want, strlen(want)) != 0)
+			continue;
+		sscanf(line + strlen(want), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+			&v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+		for (int i = 0; i < 8; i++)
+			c->total += v[i];
+		c->idle = v[3] + v[4];
+		c->steal = v[7];
+		break;
+	}
+	fclose(f);
+	c->pmd = bf_pmd_jiffies();
+}
+
 static void bf_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
@@ -433,6 +496,8 @@ int main(int argc, char **argv)
 {
 	struct dp_config cfg = {.n_workers = 1, .pkt_cache = 256};
 	struct flow_table_stats fs0, fs1;
+	struct bf_cpu c0, c1;
+	double oncpu = 1, foreign = 0, steal = 0;
 	struct dp_port_stats a, b;
 	struct dp_pmd_stats pmd;
 	struct err err = {0};
@@ -470,11 +535,21 @@ int main(int argc, char **argv)
 	flow_table_stats_get(dp_bridge_flow_table("br0"), &fs0);
 	if (dp_port_stats_get("p2", &a, &err) < 0)
 		goto err_stats;
+	bf_cpu_stat(o.core, &c0);
 	t0 = bf_now();
 	bf_run_for(o.seconds);
 	if (dp_port_stats_get("p2", &b, &err) < 0)
 		goto err_stats;
 	t1 = bf_now();
+	bf_cpu_stat(o.core, &c1);
+	if (c1.total > c0.total) {
+		double dt = (double)(c1.total - c0.total);
+		double busy = dt - (double)(c1.idle - c0.idle) - (double)(c1.steal - c0.steal);
+
+		steal = 100.0 * (double)(c1.steal - c0.steal) / dt;
+		foreign = MAX(0.0, 100.0 * (busy - (double)(c1.pmd - c0.pmd)) / dt);
+		oncpu = MIN(1.0, (double)(c1.pmd - c0.pmd) / dt);
+	}
 	dp_pmd_stats_get(&pmd, 1);
 	flow_table_stats_get(dp_bridge_flow_table("br0"), &fs1);
 
@@ -488,29 +563,32 @@ int main(int argc, char **argv)
 		? (double)(fs1.subtables_searched - fs0.subtables_searched) /
 			(double)(fs1.cls_lookups - fs0.cls_lookups)
 		: 0;
-	printf("flow-N%u-M%u: %.2f Mpps, %.1f cycles/packet, exact-match cache hits %.1f%%, "
-	       "megaflow hits %.1f%%, %.1f subtables per classifier lookup, %u rules, %u "
-	       "subtables, "
-	       "misses %llu, avg rx batch %.1f\n",
-		o.flows, o.masks, mpps, cpp, hit,
+	printf("flow-N%u-M%u: %.2f Mpps, %.1f cycles/packet (%.1f on CPU: worker ran %.0f%%, other "
+	       "load %.0f%%, steal %.0f%%), exact-match cache %.1f%%, megaflow %.1f%%, %.1f "
+	       "subtables per classifier lookup, %u rules, %u subtables\n",
+		o.flows, o.masks, mpps, cpp, cpp * oncpu, 100 * oncpu, foreign, steal, hit,
 		lookups ? 100.0 * (double)(fs1.megaflow_hits - fs0.megaflow_hits) / (double)lookups
 			: 0,
-		spl, fs1.rules, fs1.subtables, (unsigned long long)(fs1.misses - fs0.misses),
-		pmd.rx_batches ? (double)pmd.packets / (double)pmd.rx_batches : 0);
+		spl, fs1.rules, fs1.subtables);
 	if (o.json != NULL) {
 		if ((f = fopen(o.json, "w")) == NULL) {
 			perror(o.json);
 		} else {
 			fprintf(f,
 				"{\"switch\": \"vswitch\", \"scenario\": \"flow-N%u-M%u\", "
-				"\"mpps\": %.3f, "
-				"\"cycles_per_packet\": %.1f, \"cycles_per_packet_oncpu\": %.1f, "
-				"\"cache_hit_pct\": %.2f, \"subtables_per_lookup\": %.2f, "
-				"\"flows\": %u, \"masks\": %u, \"window_s\": %.3f, \"packets\": "
-				"%llu, "
-				"\"contended\": false, \"time\": %lld}\n",
-				o.flows, o.masks, mpps, cpp, cpp, hit, spl, o.flows, o.masks,
-				t1 - t0, (unsigned long long)tx, (long long)time(NULL));
+				"\"mpps\": %.3f, \"cycles_per_packet\": %.1f, "
+				"\"cycles_per_packet_oncpu\": %.1f, \"steal_pct\": %.2f, "
+				"\"foreign_pct\": %.2f, \"cache_hit_pct\": %.2f, "
+				"\"megaflow_hit_pct\": %.2f, \"subtables_per_lookup\": %.2f, "
+				"\"flows\": %u, \"masks\": %u, \"window_s\": %.3f, "
+				"\"packets\": %llu, \"contended\": %s, \"time\": %lld}\n",
+				o.flows, o.masks, mpps, cpp, cpp * oncpu, steal, foreign, hit,
+				lookups ? 100.0 * (double)(fs1.megaflow_hits - fs0.megaflow_hits) /
+						(double)lookups
+					: 0,
+				spl, o.flows, o.masks, t1 - t0, (unsigned long long)tx,
+				steal >= 5 || foreign >= 15 ? "true" : "false",
+				(long long)time(NULL));
 			fclose(f);
 		}
 	}

@@ -74,6 +74,12 @@ ovs-ofctl del-flows br0
 ovs-ofctl --bundle add-flows br0 "$R/rules_M$masks.txt"
 $V add-port br0 p1 -- set Interface p1 type=dpdk options:dpdk-devargs=net_pcap0 ofport_request=1
 $V add-port br0 p2 -- set Interface p2 type=dpdk options:dpdk-devargs=net_null1 ofport_request=2
+for p in p1 p2; do
+	e=$($V get Interface $p error 2>/dev/null | tr -d '"[]')
+	# net_pcap infinite_rx keeps every frame of the file in mbufs of OVS's mempool: with 1M
+	# frames the port cannot be created (this is why the OVS anchors stop at 100k flows).
+	[ -z "$e" ] || die "port $p: $e (see $R/ovs-vswitchd.log)"
+done
 pid=$(cat "$R/ovs-vswitchd.pid")
 for t in /proc/"$pid"/task/*; do
 	case "$(cat "$t/comm")" in

@@ -58,11 +58,11 @@ static int f_fail(struct rpc_call *call, json_t *params, json_t **result)
 }
 
 static const struct rpc_method fuzz_rpc_methods[] = {
-	{ "fuzz.port_add", f_port_add, "{bridge: str, name: str, type: str, options?: {}}",
-		"Shaped like port.add." },
-	{ "fuzz.nested", f_nested, "{...}", "Nested formats." },
-	{ "fuzz.fail", f_fail, "{errno?: int}", "Always fails." },
-	{ 0 },
+	{"fuzz.port_add", f_port_add, "{bridge: str, name: str, type: str, options?: {}}",
+		"Shaped like port.add."},
+	{"fuzz.nested", f_nested, "{...}", "Nested formats."},
+	{"fuzz.fail", f_fail, "{errno?: int}", "Always fails."},
+	{0},
 };
 
 static void quiet(enum log_level lvl, const char *module, const char *func, const char *object,
@@ -73,7 +73,7 @@ static void quiet(enum log_level lvl, const char *module, const char *func, cons
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
-	struct rpc_call peer = { .peer_pid = 1, .peer_uid = 0, .peer_gid = 0 };
+	struct rpc_call peer = {.peer_pid = 1, .peer_uid = 0, .peer_gid = 0};
 	json_t *resp;
 	char *out;
 	size_t len;

@@ -61,8 +61,8 @@ static void expect_error(const char *yaml, const char *msg, const char *field)
 	struct err err;
 	int ret = load(yaml, &cfg, &err);
 
-	ck_assert_msg(ret == -EINVAL, "expected -EINVAL for <<%s>>, got %d (%s)", yaml, ret,
-		err.msg);
+	ck_assert_msg(
+		ret == -EINVAL, "expected -EINVAL for <<%s>>, got %d (%s)", yaml, ret, err.msg);
 	ck_assert_str_eq(err.msg, msg);
 	ck_assert_str_eq(err.field, field);
 	// Nothing is left allocated after a failure; freeing again is harmless.
@@ -105,8 +105,14 @@ static void check_defaults(const struct config *cfg)
 START_TEST(test_defaults)
 {
 	static const char *const empty[] = {
-		"", "\n", "# only a comment\n", "---\n", "~\n", "---\n...\n",
-		"daemon:\ncpu:\nmemory:\nbridges:\n", "daemon: {}\nbridges: []\n",
+		"",
+		"\n",
+		"# only a comment\n",
+		"---\n",
+		"~\n",
+		"---\n...\n",
+		"daemon:\ncpu:\nmemory:\nbridges:\n",
+		"daemon: {}\nbridges: []\n",
 	};
 	struct config cfg;
 	struct err err;
@@ -255,7 +261,8 @@ START_TEST(test_value_forms)
 	ck_assert_int_eq(cfg.log_level, LOG_LVL_WARN);
 	config_free(&cfg);
 	ck_assert_int_eq(load("memory: {require-hugepages: off, page-size: 2M, iova-mode: VA}\n",
-				 &cfg, &err), 0);
+				 &cfg, &err),
+		0);
 	ck_assert(!cfg.mem.require_hugepages);
 	ck_assert_uint_eq(cfg.mem.page_size, 2u << 20);
 	ck_assert_int_eq(cfg.mem.iova_mode, MEM_IOVA_VA);
@@ -339,8 +346,8 @@ START_TEST(test_sizes)
 		{"1GiB", 1u << 30},
 		{"2T", 2ull << 40},
 	};
-	static const char *const bad[] = {"", "M", "G1", "5X", "1.5G", "-1", "1 G", "1GG", "1iB",
-		"1Gi B"};
+	static const char *const bad[] = {
+		"", "M", "G1", "5X", "1.5G", "-1", "1 G", "1GG", "1iB", "1Gi B"};
 	size_t v;
 
 	for (unsigned i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -378,8 +385,8 @@ START_TEST(test_errors_syntax)
 		"t.yaml:1:1: expected a mapping with the sections daemon, cpu, memory and bridges "
 		"at the top level, got a list",
 		"");
-	expect_error("[1]: x\n", "t.yaml:1:1: mapping keys must be plain names, got a collection",
-		"");
+	expect_error(
+		"[1]: x\n", "t.yaml:1:1: mapping keys must be plain names, got a collection", "");
 	expect_error("a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
 		"t.yaml:1:36: nesting is too deep (more than 32 levels)", "");
 }
@@ -392,7 +399,8 @@ START_TEST(test_errors_keys)
 		"daemons");
 	expect_error("cpu:\n  worker-core: 1\n",
 		"t.yaml:2:3: cpu.worker-core: unknown key, expected one of: worker-cores, "
-		"control-core, idle-sleep-us, rxq-assign, rebalance-interval", "cpu.worker-core");
+		"control-core, idle-sleep-us, rxq-assign, rebalance-interval",
+		"cpu.worker-core");
 	expect_error("daemon:\n  log-level: info\n  log-level: debug\n",
 		"t.yaml:3:3: daemon.log-level: duplicate key (first set at line 2)",
 		"daemon.log-level");
@@ -406,7 +414,8 @@ START_TEST(test_errors_keys)
 		"bridges[0].port");
 	expect_error("bridges:\n  - name: br0\n    ports:\n      - {name: p1, typ: x}\n",
 		"t.yaml:4:20: bridges[0].ports[0].typ: unknown key, expected one of: name, type, "
-		"options", "bridges[0].ports[0].typ");
+		"options",
+		"bridges[0].ports[0].typ");
 	expect_error("bridges:\n  - name: br0\n    options: {a: 1, a: 2}\n",
 		"t.yaml:3:21: bridges[0].options.a: duplicate key (first set at line 3)",
 		"bridges[0].options.a");
@@ -472,10 +481,12 @@ START_TEST(test_errors_values)
 		"memory.hugepage-budget");
 	expect_error("daemon:\n  log-level: verbose\n",
 		"t.yaml:2:14: daemon.log-level: expected err, warn, notice, info or debug, got "
-		"\"verbose\"", "daemon.log-level");
+		"\"verbose\"",
+		"daemon.log-level");
 	expect_error("daemon:\n  socket: run/x.sock\n",
 		"t.yaml:2:11: daemon.socket: expected an absolute path (starting with /), got "
-		"\"run/x.sock\"", "daemon.socket");
+		"\"run/x.sock\"",
+		"daemon.socket");
 	expect_error("daemon:\n  socket: /a/very/long/path/that/does/not/fit/in/sun_path/because/"
 		     "it/is/longer/than/one/hundred/and/eight/bytes/x.sock\n",
 		"t.yaml:2:11: daemon.socket: path is too long (108 bytes, max 107)",
@@ -499,7 +510,8 @@ START_TEST(test_errors_values)
 		"daemon.rpc-max-clients");
 	expect_error("daemon:\n  watchdog-sec: 99999999999999999999\n",
 		"t.yaml:2:17: daemon.watchdog-sec: 99999999999999999999 is out of range, expected "
-		"0..3600", "daemon.watchdog-sec");
+		"0..3600",
+		"daemon.watchdog-sec");
 }
 END_TEST
 
@@ -529,7 +541,8 @@ START_TEST(test_errors_bridges)
 		"bridges[0].name");
 	expect_error("bridges:\n  - name: br0\n    ports:\n      - name: p1\n        options: {}\n",
 		"t.yaml:4:9: bridges[0].ports[0].type: missing required key \"type\" in port p1 "
-		"(af_packet, tap, null, ...)", "bridges[0].ports[0].type");
+		"(af_packet, tap, null, ...)",
+		"bridges[0].ports[0].type");
 	expect_error("bridges:\n  - name: br0\n    ports:\n      - {name: ~, type: tap}\n",
 		"t.yaml:4:16: bridges[0].ports[0].name: expected a port name, got nothing",
 		"bridges[0].ports[0].name");
@@ -549,7 +562,8 @@ START_TEST(test_errors_bridges)
 		"bridges[1].ports[1].name");
 	expect_error("bridges:\n  - name: br0\n    ports: {p1: {}}\n",
 		"t.yaml:3:12: bridges[0].ports: expected a list of ports (- name: p1 ...), got a "
-		"mapping", "bridges[0].ports");
+		"mapping",
+		"bridges[0].ports");
 	expect_error("bridges:\n  - name: br0\n    ports:\n      - {name: p1, type: tap, options: "
 		     "{trunks: [10, 20]}}\n",
 		"t.yaml:4:49: bridges[0].ports[0].options.trunks: expected a value (string, number "
@@ -574,7 +588,8 @@ START_TEST(test_errors_cpus)
 
 	snprintf(msg, sizeof(msg),
 		"t.yaml:2:17: cpu.worker-cores: CPU 1000 does not exist or is not available to "
-		"vswitchd (usable CPUs: %s)", usable_desc());
+		"vswitchd (usable CPUs: %s)",
+		usable_desc());
 	expect_error("cpu:\n  worker-cores: [1000]\n", msg, "cpu.worker-cores");
 	snprintf(msg, sizeof(msg),
 		"t.yaml:2:17: cpu.control-core: CPU 1000 does not exist or is not available to "
@@ -609,8 +624,9 @@ START_TEST(test_files)
 	int fd;
 
 	ck_assert_int_eq(config_load_file("/nonexistent/vswitchd.yaml", &cfg, &err), -ENOENT);
-	ck_assert_str_eq(err.msg, "/nonexistent/vswitchd.yaml: cannot open: No such file or "
-				  "directory");
+	ck_assert_str_eq(err.msg,
+		"/nonexistent/vswitchd.yaml: cannot open: No such file or "
+		"directory");
 	config_free(&cfg);
 	err_clear(&err);
 	ck_assert_int_eq(config_load_file("/tmp", &cfg, &err), -EINVAL);
@@ -660,8 +676,9 @@ START_TEST(test_check_ports)
 	ck_assert_str_eq(err.field, "bridges[0].ports[1].type");
 	config_free(&cfg);
 
-	ck_assert_int_eq(load("bridges: [{name: br0, ports: [{name: p1, type: \"null\"}]}]\n", &cfg,
-				 &err), 0);
+	ck_assert_int_eq(
+		load("bridges: [{name: br0, ports: [{name: p1, type: \"null\"}]}]\n", &cfg, &err),
+		0);
 	ck_assert_int_eq(config_check_ports(&cfg, &err), 0);
 	config_free(&cfg);
 }

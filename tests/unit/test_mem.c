@@ -286,8 +286,8 @@ START_TEST(test_mlock_limit)
 		struct rlimit rl = {0, 0};
 		if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
 			_exit(2);
-		if (geteuid() == 0 && (setresgid(65534, 65534, 65534) < 0 ||
-					      setresuid(65534, 65534, 65534) < 0))
+		if (geteuid() == 0 &&
+			(setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0))
 			_exit(3);
 		log_set_sink(capture_sink);
 		if (mem_init(&cfg, NULL) < 0)

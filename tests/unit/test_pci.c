@@ -446,7 +446,8 @@ START_TEST(test_port_errors)
 		{{{"pci", "eth1"}, {"vf-token", "nope"}}, 2, -EINVAL, "vf-token", "UUID"},
 		{{{"pci", "eth1"}, {"mac", "01:00:00:00:00:01"}}, 2, -EINVAL, "mac", "unicast"},
 		{{{"pci", "eth1"}}, 1, -EBUSY, "pci",
-			"in use by kernel driver e1000e (interface eth1): bind it to vfio-pci first"},
+			"in use by kernel driver e1000e (interface eth1): "
+			"bind it to vfio-pci first"},
 		{{{"pci", "0000:01:00.0"}}, 1, -ENODEV, "pci", "is not bound to any driver"},
 		{{{"pci", "0000:09:00.0"}}, 1, -ENODEV, "pci", "no PCI device 0000:09:00.0"},
 		{{{"pci", "veth7"}}, 1, -ENOTSUP, "pci", "is not a PCI device"},

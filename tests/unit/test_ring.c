@@ -209,8 +209,8 @@ static void *stress_consumer(void *p)
 	return NULL;
 }
 
-static void stress_run(unsigned flags, unsigned n_prod, unsigned n_cons, unsigned per_prod,
-	unsigned ring_size)
+static void stress_run(
+	unsigned flags, unsigned n_prod, unsigned n_cons, unsigned per_prod, unsigned ring_size)
 {
 	struct stress s = {.n_prod = n_prod, .per_prod = per_prod};
 	pthread_t prod[STRESS_PRODUCERS], cons[STRESS_CONSUMERS];

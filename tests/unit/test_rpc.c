@@ -76,15 +76,15 @@ static int t_newline(struct rpc_call *call, json_t *params, json_t **result)
 }
 
 static const struct rpc_method test_rpc_methods[] = {
-	{ "test.echo", t_echo, "{name: str, count?: int, flag?: bool, options?: {key: str}}",
-		"Echo." },
-	{ "test.nested", t_nested, "{options: {mtu: int}, pair?: [str, str]}", "Nested." },
-	{ "test.errno", t_errno, "{errno: int}", "Fails with errno." },
-	{ "test.bare_error", t_bare_error, "{}", "Fails without a message." },
-	{ "test.null", t_null, NULL, NULL },
-	{ "test.whoami", t_whoami, "{}", "Peer credentials." },
-	{ "test.newline", t_newline, "{}", "String with a newline." },
-	{ 0 },
+	{"test.echo", t_echo, "{name: str, count?: int, flag?: bool, options?: {key: str}}",
+		"Echo."},
+	{"test.nested", t_nested, "{options: {mtu: int}, pair?: [str, str]}", "Nested."},
+	{"test.errno", t_errno, "{errno: int}", "Fails with errno."},
+	{"test.bare_error", t_bare_error, "{}", "Fails without a message."},
+	{"test.null", t_null, NULL, NULL},
+	{"test.whoami", t_whoami, "{}", "Peer credentials."},
+	{"test.newline", t_newline, "{}", "String with a newline."},
+	{0},
 };
 
 static void setup(void)
@@ -315,31 +315,31 @@ START_TEST(invalid_requests)
 		const char *field;
 		bool id_echoed;
 	} cases[] = {
-		{ "5", RPC_E_INVALID_REQUEST, NULL, false },
-		{ "\"str\"", RPC_E_INVALID_REQUEST, NULL, false },
-		{ "null", RPC_E_INVALID_REQUEST, NULL, false },
-		{ "{\"jsonrpc\":\"1.0\",\"method\":\"test.null\",\"id\":1}", RPC_E_INVALID_REQUEST,
-			"jsonrpc", true },
-		{ "{\"method\":\"test.null\",\"id\":1}", RPC_E_INVALID_REQUEST, "jsonrpc", true },
-		{ "{\"jsonrpc\":2.0,\"method\":\"test.null\",\"id\":1}", RPC_E_INVALID_REQUEST,
-			"jsonrpc", true },
-		{ "{\"jsonrpc\":\"2.0\",\"id\":1}", RPC_E_INVALID_REQUEST, "method", true },
-		{ "{\"jsonrpc\":\"2.0\",\"method\":5,\"id\":1}", RPC_E_INVALID_REQUEST, "method",
-			true },
-		{ "{\"jsonrpc\":\"2.0\",\"method\":\"test.null\",\"id\":{}}", RPC_E_INVALID_REQUEST,
-			"id", false },
-		{ "{\"jsonrpc\":\"2.0\",\"method\":\"test.null\",\"id\":1.5}",
-			RPC_E_INVALID_REQUEST, "id", false },
-		{ "{\"jsonrpc\":\"2.0\",\"method\":\"test.null\",\"parms\":{},\"id\":1}",
-			RPC_E_INVALID_REQUEST, "parms", true },
-		{ "{\"jsonrpc\":\"2.0\",\"method\":\"no.such\",\"id\":1}", RPC_E_METHOD_NOT_FOUND,
-			"method", true },
-		{ "{\"jsonrpc\":\"2.0\",\"method\":\"test.null\",\"params\":[],\"id\":1}",
-			RPC_E_INVALID_PARAMS, "params", true },
-		{ "{\"jsonrpc\":\"2.0\",\"method\":\"test.null\",\"params\":\"x\",\"id\":1}",
-			RPC_E_INVALID_PARAMS, "params", true },
-		{ "{\"jsonrpc\":\"2.0\",\"method\":\"test.null\",\"params\":null,\"id\":1}",
-			RPC_E_INVALID_PARAMS, "params", true },
+		{"5", RPC_E_INVALID_REQUEST, NULL, false},
+		{"\"str\"", RPC_E_INVALID_REQUEST, NULL, false},
+		{"null", RPC_E_INVALID_REQUEST, NULL, false},
+		{"{\"jsonrpc\":\"1.0\",\"method\":\"test.null\",\"id\":1}", RPC_E_INVALID_REQUEST,
+			"jsonrpc", true},
+		{"{\"method\":\"test.null\",\"id\":1}", RPC_E_INVALID_REQUEST, "jsonrpc", true},
+		{"{\"jsonrpc\":2.0,\"method\":\"test.null\",\"id\":1}", RPC_E_INVALID_REQUEST,
+			"jsonrpc", true},
+		{"{\"jsonrpc\":\"2.0\",\"id\":1}", RPC_E_INVALID_REQUEST, "method", true},
+		{"{\"jsonrpc\":\"2.0\",\"method\":5,\"id\":1}", RPC_E_INVALID_REQUEST, "method",
+			true},
+		{"{\"jsonrpc\":\"2.0\",\"method\":\"test.null\",\"id\":{}}", RPC_E_INVALID_REQUEST,
+			"id", false},
+		{"{\"jsonrpc\":\"2.0\",\"method\":\"test.null\",\"id\":1.5}", RPC_E_INVALID_REQUEST,
+			"id", false},
+		{"{\"jsonrpc\":\"2.0\",\"method\":\"test.null\",\"parms\":{},\"id\":1}",
+			RPC_E_INVALID_REQUEST, "parms", true},
+		{"{\"jsonrpc\":\"2.0\",\"method\":\"no.such\",\"id\":1}", RPC_E_METHOD_NOT_FOUND,
+			"method", true},
+		{"{\"jsonrpc\":\"2.0\",\"method\":\"test.null\",\"params\":[],\"id\":1}",
+			RPC_E_INVALID_PARAMS, "params", true},
+		{"{\"jsonrpc\":\"2.0\",\"method\":\"test.null\",\"params\":\"x\",\"id\":1}",
+			RPC_E_INVALID_PARAMS, "params", true},
+		{"{\"jsonrpc\":\"2.0\",\"method\":\"test.null\",\"params\":null,\"id\":1}",
+			RPC_E_INVALID_PARAMS, "params", true},
 	};
 
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -455,7 +455,7 @@ END_TEST
 
 START_TEST(unpack_direct)
 {
-	struct rpc_call c = { 0 };
+	struct rpc_call c = {0};
 	const char *s = NULL;
 	int i = 0;
 
@@ -483,21 +483,21 @@ START_TEST(errno_mapping)
 		int code;
 		const char *name;
 	} map[] = {
-		{ ENOENT, RPC_E_NOT_FOUND, "ENOENT" },
-		{ ENODEV, RPC_E_NOT_FOUND, "ENODEV" },
-		{ EEXIST, RPC_E_EXISTS, "EEXIST" },
-		{ EBUSY, RPC_E_BUSY, "EBUSY" },
-		{ EAGAIN, RPC_E_BUSY, "EAGAIN" },
-		{ EOPNOTSUPP, RPC_E_NOT_SUPPORTED, "EOPNOTSUPP" },
-		{ EPERM, RPC_E_PERMISSION, "EPERM" },
-		{ EACCES, RPC_E_PERMISSION, "EACCES" },
-		{ ENOMEM, RPC_E_NO_RESOURCES, "ENOMEM" },
-		{ ENOBUFS, RPC_E_NO_RESOURCES, "ENOBUFS" },
-		{ ENOSPC, RPC_E_NO_RESOURCES, "ENOSPC" },
-		{ EINVAL, RPC_E_INVALID_PARAMS, "EINVAL" },
-		{ ERANGE, RPC_E_INVALID_PARAMS, "ERANGE" },
-		{ EIO, RPC_E_FAILED, "EIO" },
-		{ ETIMEDOUT, RPC_E_FAILED, "ETIMEDOUT" },
+		{ENOENT, RPC_E_NOT_FOUND, "ENOENT"},
+		{ENODEV, RPC_E_NOT_FOUND, "ENODEV"},
+		{EEXIST, RPC_E_EXISTS, "EEXIST"},
+		{EBUSY, RPC_E_BUSY, "EBUSY"},
+		{EAGAIN, RPC_E_BUSY, "EAGAIN"},
+		{EOPNOTSUPP, RPC_E_NOT_SUPPORTED, "EOPNOTSUPP"},
+		{EPERM, RPC_E_PERMISSION, "EPERM"},
+		{EACCES, RPC_E_PERMISSION, "EACCES"},
+		{ENOMEM, RPC_E_NO_RESOURCES, "ENOMEM"},
+		{ENOBUFS, RPC_E_NO_RESOURCES, "ENOBUFS"},
+		{ENOSPC, RPC_E_NO_RESOURCES, "ENOSPC"},
+		{EINVAL, RPC_E_INVALID_PARAMS, "EINVAL"},
+		{ERANGE, RPC_E_INVALID_PARAMS, "ERANGE"},
+		{EIO, RPC_E_FAILED, "EIO"},
+		{ETIMEDOUT, RPC_E_FAILED, "ETIMEDOUT"},
 	};
 	char req[256], want[64];
 
@@ -529,7 +529,7 @@ END_TEST
 
 START_TEST(peer_credentials)
 {
-	struct rpc_call peer = { .peer_pid = 4242, .peer_uid = 1001, .peer_gid = 1002 };
+	struct rpc_call peer = {.peer_pid = 4242, .peer_uid = 1001, .peer_gid = 1002};
 	json_t *r = call_peer("{\"jsonrpc\":\"2.0\",\"method\":\"test.whoami\",\"id\":1}", &peer);
 	json_t *res = json_object_get(r, "result");
 
@@ -562,7 +562,7 @@ START_TEST(rpc_list)
 	rpc_foreach(count_method, NULL);
 	ck_assert_int_ge(n_listed, 4 + 7);
 	ck_assert_int_eq(json_array_size(res), n_listed);
-	json_array_foreach (res, i, m) {
+	json_array_foreach(res, i, m) {
 		const char *name = json_string_value(json_object_get(m, "name"));
 
 		ck_assert_ptr_nonnull(name);
@@ -667,9 +667,9 @@ END_TEST
 START_TEST(duplicate_aborts)
 {
 	static const struct rpc_method dup[] = {
-		{ "test.unique", t_null, "{}", "x" },
-		{ "test.echo", t_null, "{}", "duplicate" },
-		{ 0 },
+		{"test.unique", t_null, "{}", "x"},
+		{"test.echo", t_null, "{}", "duplicate"},
+		{0},
 	};
 
 	rpc_register(dup);

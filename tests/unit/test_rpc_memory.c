@@ -68,8 +68,8 @@ START_TEST(test_memory_show)
 	ck_assert_int_ge(json_integer_value(json_object_get(node0, "bytes")), 3 << 20);
 	ck_assert_int_eq(json_integer_value(json_object_get(node0, "budget")), 0);
 	ck_assert(json_is_integer(json_object_get(node0, "hugepages_free")));
-	ck_assert_int_eq(json_integer_value(json_object_get(node0, "fallback_bytes")),
-		st.fallback_bytes[0]);
+	ck_assert_int_eq(
+		json_integer_value(json_object_get(node0, "fallback_bytes")), st.fallback_bytes[0]);
 	json_decref(resp);
 
 	// Strict params: unknown keys are refused.

@@ -66,10 +66,10 @@ static int t_add(struct rpc_call *call, json_t *params, json_t **result)
 }
 
 static const struct rpc_method test_rpc_methods[] = {
-	{ "test.whoami", t_whoami, "{}", "Peer credentials." },
-	{ "test.big", t_big, "{size: int}", "Large result." },
-	{ "test.add", t_add, "{a: int, b: int}", "Sum." },
-	{ 0 },
+	{"test.whoami", t_whoami, "{}", "Peer credentials."},
+	{"test.big", t_big, "{size: int}", "Large result."},
+	{"test.add", t_add, "{a: int, b: int}", "Sum."},
+	{0},
 };
 
 static void setup(void)
@@ -114,12 +114,12 @@ static void teardown(void)
 
 static struct rpc_server_config default_cfg(void)
 {
-	return (struct rpc_server_config){ .path = sock_path, .idle_timeout_s = 0 };
+	return (struct rpc_server_config){.path = sock_path, .idle_timeout_s = 0};
 }
 
 static void start(const struct rpc_server_config *cfg)
 {
-	struct err err = { 0 };
+	struct err err = {0};
 	int ret = rpc_server_start(cfg, &err);
 
 	ck_assert_msg(ret == 0, "rpc_server_start: %d %s", ret, err.msg);
@@ -154,8 +154,8 @@ struct cli {
 
 static int raw_connect(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 10 };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = 10};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	ck_assert_int_ge(fd, 0);
@@ -277,7 +277,7 @@ START_TEST(basic_and_credentials)
 	struct cli *c;
 	json_t *r;
 
-	start(&(struct rpc_server_config){ .path = sock_path });
+	start(&(struct rpc_server_config){.path = sock_path});
 	ck_assert_int_eq(stat(sock_path, &st), 0);
 	ck_assert(S_ISSOCK(st.st_mode));
 	ck_assert_int_eq(st.st_mode & 07777, 0660); // the default mode
@@ -347,15 +347,13 @@ static void *good_client(void *p)
 
 START_TEST(concurrent_clients_with_bad_ones)
 {
-	enum {
-		N = 20
-	};
+	enum { N = 20 };
 	pthread_t th[N];
 	struct worker_arg args[N];
 	struct cli *garbage, *half, *junk;
 	json_t *r;
 
-	start(&(struct rpc_server_config){ .path = sock_path, .max_clients = 64 });
+	start(&(struct rpc_server_config){.path = sock_path, .max_clients = 64});
 
 	// Misbehaving clients connect first and stay around while the others work.
 	garbage = cli_open();
@@ -365,7 +363,7 @@ START_TEST(concurrent_clients_with_bad_ones)
 	send_all(junk->fd, "\x00\xff\xfe{{{{[[[\"\\", 12);
 
 	for (int i = 0; i < N; i++) {
-		args[i] = (struct worker_arg){ .id = i * 1000 };
+		args[i] = (struct worker_arg){.id = i * 1000};
 		ck_assert_int_eq(pthread_create(&th[i], NULL, good_client, &args[i]), 0);
 	}
 	// Garbage lines get parse errors and the connection stays usable.
@@ -400,7 +398,7 @@ START_TEST(split_reads_and_pipelining)
 	struct cli *c;
 	json_t *r;
 
-	start(&(struct rpc_server_config){ .path = sock_path });
+	start(&(struct rpc_server_config){.path = sock_path});
 	c = cli_open();
 	// One byte per write, with pauses so that the server sees many partial reads.
 	for (const char *p = req; *p; p++) {
@@ -473,7 +471,7 @@ START_TEST(oversized_request)
 	char *s;
 	json_t *r;
 
-	start(&(struct rpc_server_config){ .path = sock_path, .max_request = 1024 });
+	start(&(struct rpc_server_config){.path = sock_path, .max_request = 1024});
 	other = cli_open();
 
 	// Exactly the limit is fine.
@@ -528,7 +526,7 @@ START_TEST(max_clients)
 	struct cli *c[3], *extra;
 	json_t *r;
 
-	start(&(struct rpc_server_config){ .path = sock_path, .max_clients = 3 });
+	start(&(struct rpc_server_config){.path = sock_path, .max_clients = 3});
 	for (int i = 0; i < 3; i++)
 		c[i] = cli_open();
 	wait_clients(3);
@@ -571,7 +569,7 @@ START_TEST(idle_timeout)
 	uint64_t t0, end;
 	json_t *r;
 
-	start(&(struct rpc_server_config){ .path = sock_path, .idle_timeout_s = 1 });
+	start(&(struct rpc_server_config){.path = sock_path, .idle_timeout_s = 1});
 	idle = cli_open();
 	busy = cli_open();
 	t0 = now_ms();
@@ -597,15 +595,12 @@ END_TEST
 
 START_TEST(slow_reader_backpressure)
 {
-	enum {
-		N = 200,
-		SIZE = 64 * 1024
-	};
+	enum { N = 200, SIZE = 64 * 1024 };
 	struct cli *c, *other;
 	char req[256];
 	json_t *r;
 
-	start(&(struct rpc_server_config){ .path = sock_path });
+	start(&(struct rpc_server_config){.path = sock_path});
 	c = cli_open();
 	other = cli_open();
 	// 200 requests for 64 KiB answers each (12.8 MB) sent without reading: the server stops
@@ -646,7 +641,7 @@ START_TEST(output_cap_disconnects)
 	struct cli *c, *other;
 	json_t *r;
 
-	start(&(struct rpc_server_config){ .path = sock_path, .max_output = 128 * 1024 });
+	start(&(struct rpc_server_config){.path = sock_path, .max_output = 128 * 1024});
 	c = cli_open();
 	other = cli_open();
 	// One answer larger than the cap, not read: the client is dropped.
@@ -669,7 +664,7 @@ END_TEST
 
 static int bind_socket(const char *path, bool do_listen)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	char parent[128];
 
@@ -690,7 +685,7 @@ START_TEST(stale_socket_replaced)
 
 	close(bind_socket(sock_path, false)); // a socket file nobody listens on
 	ck_assert_int_eq(access(sock_path, F_OK), 0);
-	start(&(struct rpc_server_config){ .path = sock_path });
+	start(&(struct rpc_server_config){.path = sock_path});
 	c = cli_open();
 	cli_send(c,
 		"{\"jsonrpc\":\"2.0\",\"method\":\"test.add\",\"params\":{\"a\":1,\"b\":1},"
@@ -705,7 +700,7 @@ END_TEST
 START_TEST(live_socket_refused)
 {
 	struct rpc_server_config cfg = default_cfg();
-	struct err err = { 0 };
+	struct err err = {0};
 	struct stat before, after;
 	int fd = bind_socket(sock_path, true);
 
@@ -724,7 +719,7 @@ END_TEST
 START_TEST(not_a_socket_refused)
 {
 	struct rpc_server_config cfg = default_cfg();
-	struct err err = { 0 };
+	struct err err = {0};
 	char parent[128];
 	FILE *f;
 
@@ -742,7 +737,7 @@ END_TEST
 START_TEST(mode_and_group)
 {
 	struct rpc_server_config cfg = default_cfg();
-	struct err err = { 0 };
+	struct err err = {0};
 	struct group *gr = getgrgid(getgid());
 	struct stat st;
 

@@ -67,8 +67,8 @@ static const char *show(const struct config_bridge *b, unsigned n)
 }
 
 // merge(state, old, new) shown canonically.
-static void expect_merge(const char *state, const char *old_file, const char *new_file,
-	const char *expected)
+static void expect_merge(
+	const char *state, const char *old_file, const char *new_file, const char *expected)
 {
 	struct blist s = {0}, o = {0}, n = {0};
 	unsigned ns, no, nn, n_out;
@@ -226,8 +226,7 @@ START_TEST(test_merge_bridges)
 		     "  - {name: br0, ports: [{name: p1, type: tap}]}\n"
 		     "  - {name: br1, options: {mac-aging: 10}, ports: [{name: p2, type: tap}, "
 		     "{name: rt, type: tap}]}\n",
-		two, "bridges: [{name: br0, ports: [{name: p1, type: tap}]}]",
-		"br0{}[p1:tap{}]");
+		two, "bridges: [{name: br0, ports: [{name: p1, type: tap}]}]", "br0{}[p1:tap{}]");
 	// Bridge options edited in the file win; edited at run time with the file unchanged stay.
 	expect_merge("bridges: [{name: br0, options: {mac-aging: 5}}, {name: br1, options: "
 		     "{mac-aging: 7}}]",
@@ -293,8 +292,8 @@ START_TEST(test_file_round_trip)
 
 	mk_tmpdir();
 	d.bridges = yb(&a, BR0_P1_P2 "  - {name: br1}\n", &d.n_bridges);
-	d.file_bridges = yb(&b, "bridges: [{name: br0, options: {mac-aging: 300}}]",
-		&d.n_file_bridges);
+	d.file_bridges =
+		yb(&b, "bridges: [{name: br0, options: {mac-aging: 300}}]", &d.n_file_bridges);
 	// The directory is created 0750 when missing.
 	snprintf(path, sizeof(path), "%s/sub/dir", tmpdir);
 	ck_assert_msg(state_file_write(path, &d, &err) == 0, "%s", err.msg);
@@ -318,8 +317,9 @@ START_TEST(test_file_round_trip)
 	memset(&d, 0, sizeof(d));
 	ck_assert_int_eq(state_file_write(tmpdir, &d, &err), 0);
 	snprintf(path, sizeof(path), "%s/state.json", tmpdir);
-	ck_assert_str_eq(read_text(path), "{\n  \"version\": 1,\n  \"bridges\": [],\n  "
-					  "\"file_bridges\": []\n}\n");
+	ck_assert_str_eq(read_text(path),
+		"{\n  \"version\": 1,\n  \"bridges\": [],\n  "
+		"\"file_bridges\": []\n}\n");
 	ck_assert_int_eq(state_file_read(path, &r, &err), 0);
 	ck_assert_uint_eq(r.n_bridges + r.n_file_bridges, 0);
 	state_data_free(&r);
@@ -353,8 +353,9 @@ START_TEST(test_file_invalid)
 	mk_tmpdir();
 	snprintf(path, sizeof(path), "%s/none.json", tmpdir);
 	ck_assert_int_eq(state_file_read(path, &r, &err), -ENOENT);
-	expect_bad_file("{\"version\": 1, \"bridges\": [", "line 1, column 27: invalid JSON: "
-							 "']' expected near end of file");
+	expect_bad_file("{\"version\": 1, \"bridges\": [",
+		"line 1, column 27: invalid JSON: "
+		"']' expected near end of file");
 	expect_bad_file("", "line 1, column 0: invalid JSON: '[' or '{' expected near end of file");
 	expect_bad_file("{\"version\": 2, \"bridges\": [], \"file_bridges\": []}",
 		"version 2 is not supported (this vswitchd reads version 1)");
@@ -428,8 +429,8 @@ START_TEST(test_crash_before_rename)
 	ck_assert_uint_eq(dir_count(tmpdir, "state.json.tmp-", tmp, sizeof(tmp)), 1);
 	ck_assert_ptr_nonnull(strstr(read_text(tmp), "\"other\""));
 	ck_assert_int_eq(state_file_read(path, &r, &err), 0);
-	ck_assert_str_eq(show(r.bridges, r.n_bridges),
-		"br0{mac-aging=300}[p1:tap{tag=10},p2:tap{}]");
+	ck_assert_str_eq(
+		show(r.bridges, r.n_bridges), "br0{mac-aging=300}[p1:tap{tag=10},p2:tap{}]");
 	state_data_free(&r);
 
 	ck_assert_msg(state_init(tmpdir, &err) == 0, "%s", err.msg);
@@ -519,8 +520,8 @@ static int apply(const char *yaml, char ***changes, unsigned *n)
 	struct err err = {0};
 	int ret;
 
-	ck_assert_msg(config_load_buf(yaml, strlen(yaml), "t.yaml", &cfg, &err) == 0, "%s",
-		err.msg);
+	ck_assert_msg(
+		config_load_buf(yaml, strlen(yaml), "t.yaml", &cfg, &err) == 0, "%s", err.msg);
 	ret = state_apply_config(&cfg, changes, n, &err);
 	ck_assert_msg(ret == 0, "%s", err.msg);
 	config_free(&cfg);
@@ -570,8 +571,8 @@ static void dp_text_bridge(const struct dp_bridge_conf *b, void *arg)
 {
 	struct dp_text *t = arg;
 
-	t->o += (size_t)snprintf(t->buf + t->o, sizeof(t->buf) - t->o, "%s[%s{", t->o ? " " : "",
-		b->name);
+	t->o += (size_t)snprintf(
+		t->buf + t->o, sizeof(t->buf) - t->o, "%s[%s{", t->o ? " " : "", b->name);
 	for (unsigned k = 0; k < b->n_opts; k++)
 		t->o += (size_t)snprintf(t->buf + t->o, sizeof(t->buf) - t->o, "%s%s=%s",
 			k ? "," : "", b->opts[k].key, b->opts[k].value);
@@ -678,10 +679,12 @@ START_TEST(test_apply_dp)
 	ck_assert(has_change_prefix(ch, n, "could not add port p4 to br0: "));
 	ck_assert_uint_eq(n, 4);
 	state_changes_free(ch, n);
-	ck_assert_str_eq(dp_text(), "[br0{}] br0/p2:null{rx=false,tag=20} br0/rt1:null{rx=false} "
-				    "br0/p3:null{rx=false}");
-	ck_assert_str_eq(saved_bridges(), "br0{}[p2:null{rx=false,tag=20},rt1:null{rx=false},"
-					  "p3:null{rx=false},p4:null{rx=false,size=1}]");
+	ck_assert_str_eq(dp_text(),
+		"[br0{}] br0/p2:null{rx=false,tag=20} br0/rt1:null{rx=false} "
+		"br0/p3:null{rx=false}");
+	ck_assert_str_eq(saved_bridges(),
+		"br0{}[p2:null{rx=false,tag=20},rt1:null{rx=false},"
+		"p3:null{rx=false},p4:null{rx=false,size=1}]");
 
 	// A driver option the null port cannot change live: the port is re-created. A bridge
 	// option change re-creates the bridge and its ports. A type change re-creates the port.
@@ -722,8 +725,10 @@ START_TEST(test_apply_dp)
 	ck_assert(has_change(ch, n, "added bridge br0 with mac-aging=100"));
 	ck_assert(has_change(ch, n, "added port rt1 to br0 (type null)"));
 	state_changes_free(ch, n);
-	snprintf(yaml, sizeof(yaml), "[br1{}] [br0{mac-aging=100}] br0/rt1:null{rx=false} "
-		"br0/p2:null{rx=false,tag=20,flows=2} br0/p3:pcap{tx=%s}", pcap);
+	snprintf(yaml, sizeof(yaml),
+		"[br1{}] [br0{mac-aging=100}] br0/rt1:null{rx=false} "
+		"br0/p2:null{rx=false,tag=20,flows=2} br0/p3:pcap{tx=%s}",
+		pcap);
 	ck_assert_str_eq(dp_text(), yaml);
 
 	// Restart: the datapath starts empty, the state file brings back the run-time port rt1

@@ -19,14 +19,14 @@ struct fake {
 	json_t *errors; // {method: {"code": c, "message": m, "field"?: f}}
 };
 
-static int fake_call(void *arg, const char *method, json_t *params, json_t **result,
-	struct vsctl_error *e)
+static int fake_call(
+	void *arg, const char *method, json_t *params, json_t **result, struct vsctl_error *e)
 {
 	struct fake *f = arg;
 	json_t *err = json_object_get(f->errors, method), *res;
 
-	json_array_append_new(f->calls,
-		json_pack("{s:s, s:O}", "method", method, "params", params));
+	json_array_append_new(
+		f->calls, json_pack("{s:s, s:O}", "method", method, "params", params));
 	if (err != NULL) {
 		e->exit = VSCTL_EXIT_FAILED;
 		e->rpc_code = (int)json_integer_value(json_object_get(err, "code"));
@@ -165,8 +165,8 @@ static void expect_usage(const char *cmdline, int rc, const char *msg)
 
 	fake_reset();
 	r = run(cmdline);
-	ck_assert_msg(r.rc == rc, "vsctl %s: rc %d (expected %d), stderr: %s", cmdline, r.rc, rc,
-		r.err);
+	ck_assert_msg(
+		r.rc == rc, "vsctl %s: rc %d (expected %d), stderr: %s", cmdline, r.rc, rc, r.err);
 	ck_assert_msg(strstr(r.err, msg) != NULL, "vsctl %s: stderr lacks '%s':\n%s", cmdline, msg,
 		r.err);
 	ck_assert_msg(json_array_size(r.calls) == 0, "vsctl %s sent %zu calls", cmdline,
@@ -307,16 +307,16 @@ START_TEST(test_port_commands)
 		r = run("del-port br0 p0");
 		ck_assert_int_eq(r.rc, 0);
 		ck_assert_int_eq(json_array_size(r.calls), 2);
-		ck_assert_str_eq(json_string_value(
-					 json_object_get(json_array_get(r.calls, 1), "method")),
+		ck_assert_str_eq(
+			json_string_value(json_object_get(json_array_get(r.calls, 1), "method")),
 			"port.del");
 		run_free(&r);
 		fake_reset();
 		fake_result("port.list", "[{\"name\": \"p0\", \"bridge\": \"br0\"}]");
 		r = run("del-port br1 p0");
 		ck_assert_int_eq(r.rc, 1);
-		ck_assert_str_eq(r.err,
-			"vsctl: bridge br1 does not have a port p0 (it is on bridge br0)\n");
+		ck_assert_str_eq(
+			r.err, "vsctl: bridge br1 does not have a port p0 (it is on bridge br0)\n");
 		ck_assert_int_eq(json_array_size(r.calls), 1); // nothing deleted
 		run_free(&r);
 		r = run("del-port br0 p9");
@@ -360,8 +360,8 @@ START_TEST(test_port_errors)
 	expect_usage("set port p0", 2, "vsctl: set: missing argument KEY=VALUE...");
 	expect_usage("set port", 2, "missing argument PORT");
 	expect_usage("set", 2, "missing argument port");
-	expect_usage("set bridge br0 a=1", 2,
-		"cannot set 'bridge': only 'port' has settable options");
+	expect_usage(
+		"set bridge br0 a=1", 2, "cannot set 'bridge': only 'port' has settable options");
 	expect_usage("set port p0 mtu", 2, "'mtu' is not KEY=VALUE");
 	expect_usage("set port p0 =1", 2, "missing key before '='");
 	expect_usage("set port p0 a=1 a=", 2, "'a' is given more than once");
@@ -377,8 +377,8 @@ START_TEST(test_other_commands)
 	expect_calls("fdb-show br0", "[[\"fdb.show\", {\"bridge\": \"br0\"}]]");
 	expect_calls("fdb-flush br0", "[[\"fdb.flush\", {\"bridge\": \"br0\"}]]");
 	expect_calls("fdb-stats br0", "[[\"fdb.stats\", {\"bridge\": \"br0\"}]]");
-	expect_calls("fdb-flush br0 p0",
-		"[[\"fdb.flush\", {\"bridge\": \"br0\", \"port\": \"p0\"}]]");
+	expect_calls(
+		"fdb-flush br0 p0", "[[\"fdb.flush\", {\"bridge\": \"br0\", \"port\": \"p0\"}]]");
 	expect_calls("pmd-stats --clear", "[[\"pmd.clear\", {}]]");
 	expect_calls("--clear pmd-stats", "[[\"pmd.clear\", {}]]");
 	expect_calls("log-level debug", "[[\"log.set\", {\"level\": \"debug\"}]]");
@@ -428,8 +428,8 @@ START_TEST(test_result_commands)
 		r = run(cases[i].cmd);
 		ck_assert_msg(r.rc == 0, "%s: rc %d %s", cases[i].cmd, r.rc, r.err);
 		ck_assert_int_eq(json_array_size(r.calls), 1);
-		ck_assert_str_eq(json_string_value(
-					 json_object_get(json_array_get(r.calls, 0), "method")),
+		ck_assert_str_eq(
+			json_string_value(json_object_get(json_array_get(r.calls, 0), "method")),
 			cases[i].method);
 		run_free(&r);
 		// A result of the wrong shape is a protocol error (exit 6), not a crash.
@@ -503,8 +503,8 @@ START_TEST(test_chain)
 	// The checking pass sends nothing, not even help's read-only rpc.list.
 	expect_calls("help add-br -- list-br", "[[\"rpc.list\", {}], [\"bridge.list\", {}]]");
 	// A bad argument anywhere in the chain: nothing at all is sent.
-	expect_usage("add-br br0 -- add-port br0 p0 mtu", 2,
-		"vsctl: add-port: 'mtu' is not KEY=VALUE");
+	expect_usage(
+		"add-br br0 -- add-port br0 p0 mtu", 2, "vsctl: add-port: 'mtu' is not KEY=VALUE");
 	expect_usage("add-br br0 -- frob", 2, "unknown command 'frob'");
 	expect_usage("add-br br0 --", 2, "missing command");
 	// A failing command stops the chain; earlier ones stay applied.
@@ -570,10 +570,10 @@ START_TEST(test_command_help)
 			if (strcmp(json_string_value(json_object_get(c, "name")), "del-port") ==
 				0) {
 				found = true;
-				ck_assert_int_eq(json_integer_value(json_object_get(c, "min_args")),
-					1);
-				ck_assert_int_eq(json_integer_value(json_object_get(c, "max_args")),
-					2);
+				ck_assert_int_eq(
+					json_integer_value(json_object_get(c, "min_args")), 1);
+				ck_assert_int_eq(
+					json_integer_value(json_object_get(c, "max_args")), 2);
 				ck_assert_str_eq(json_string_value(json_object_get(c, "options")),
 					"--if-exists");
 			}

@@ -31,8 +31,8 @@
 static json_t *results; // {method: result}
 static json_t *errors; // {method: {code, message, field?}}
 
-static int fake_call(void *arg, const char *method, json_t *params, json_t **result,
-	struct vsctl_error *e)
+static int fake_call(
+	void *arg, const char *method, json_t *params, json_t **result, struct vsctl_error *e)
 {
 	json_t *err = json_object_get(errors, method), *res = json_object_get(results, method);
 
@@ -160,8 +160,8 @@ static char *print_table(const struct table *t, unsigned indent)
 
 START_TEST(test_table_layout)
 {
-	static const struct table_col cols[] = {{"NAME", TABLE_LEFT}, {"PACKETS", TABLE_RIGHT},
-		{"NOTE", TABLE_LEFT}};
+	static const struct table_col cols[] = {
+		{"NAME", TABLE_LEFT}, {"PACKETS", TABLE_RIGHT}, {"NOTE", TABLE_LEFT}};
 	struct table *t = table_create(cols, 3);
 	char *s;
 
@@ -224,8 +224,8 @@ static void expect_value(const char *json, const char *expected)
 
 	ck_assert_ptr_nonnull(v);
 	s = table_format_value(v);
-	ck_assert_msg(strcmp(s, expected) == 0, "%s rendered as '%s', expected '%s'", json, s,
-		expected);
+	ck_assert_msg(
+		strcmp(s, expected) == 0, "%s rendered as '%s', expected '%s'", json, s, expected);
 	free(s);
 	json_decref(v);
 }
@@ -288,10 +288,10 @@ END_TEST
 
 // ---- command output ----
 
-static const char
-	*const bridges_json = "[{\"name\": \"br1\", \"options\": {}, \"ports\": [\"vhu0\"]},"
-			      " {\"name\": \"br0\", \"options\": {\"fdb_size\": \"8192\"},"
-			      "  \"ports\": [\"p1\", \"p0\", \"gone\"]}]";
+static const char *const bridges_json =
+	"[{\"name\": \"br1\", \"options\": {}, \"ports\": [\"vhu0\"]},"
+	" {\"name\": \"br0\", \"options\": {\"fdb_size\": \"8192\"},"
+	"  \"ports\": [\"p1\", \"p0\", \"gone\"]}]";
 static const char *const ports_json =
 	"[{\"name\": \"p0\", \"bridge\": \"br0\", \"type\": \"af_packet\", \"id\": 1,"
 	"  \"state\": \"up\","
@@ -408,8 +408,8 @@ START_TEST(test_json_stable)
 	set_result("rpc.list", "[{\"name\": \"a.b\", \"help\": \"x\"}]");
 	expect_out("rpc rpc.list", "[\n  {\n    \"help\": \"x\",\n    \"name\": \"a.b\"\n  }\n]\n");
 	// -j version: the daemon.version result as it is.
-	set_result("daemon.version",
-		"{\"version\": \"9.9\", \"api\": {\"major\": 1, \"minor\": 4}}");
+	set_result(
+		"daemon.version", "{\"version\": \"9.9\", \"api\": {\"major\": 1, \"minor\": 4}}");
 	expect_out("-j version",
 		"{\n"
 		"  \"api\": {\n"
@@ -559,8 +559,8 @@ START_TEST(test_error_rendering)
 	r = run("set port p0 mtu=100000");
 	ck_assert_int_eq(r.rc, VSCTL_EXIT_FAILED);
 	ck_assert_str_eq(r.out, "");
-	ck_assert_str_eq(r.err,
-		"vsctl: port p0: mtu 100000 out of range (68..9600) (field: mtu)\n");
+	ck_assert_str_eq(
+		r.err, "vsctl: port p0: mtu 100000 out of range (68..9600) (field: mtu)\n");
 	run_free(&r);
 
 	set_error("bridge.del", RPC_E_NOT_FOUND, "no bridge named br9", NULL);
@@ -630,8 +630,8 @@ START_TEST(test_error_rendering)
 		"    Port r\n");
 
 	// A newer daemon API: the versions are printed, with a warning, exit 0.
-	set_result("daemon.version",
-		"{\"version\": \"2.0\", \"api\": {\"major\": 2, \"minor\": 0}}");
+	set_result(
+		"daemon.version", "{\"version\": \"2.0\", \"api\": {\"major\": 2, \"minor\": 0}}");
 	r = run("version");
 	ck_assert_int_eq(r.rc, 0);
 	ck_assert_ptr_nonnull(strstr(r.out, "vswitchd 2.0, RPC API 2.0\n"));
@@ -664,8 +664,8 @@ START_TEST(test_parse_response)
 
 	for (size_t i = 0; i < VSCTL_ARRAY_SIZE(bad); i++) {
 		memset(&e, 0, sizeof(e));
-		ck_assert_msg(client_parse_response(bad[i], strlen(bad[i]), 1, "m", &res, &e) ==
-				-EPROTO,
+		ck_assert_msg(
+			client_parse_response(bad[i], strlen(bad[i]), 1, "m", &res, &e) == -EPROTO,
 			"accepted: %s", bad[i]);
 		ck_assert_ptr_null(res);
 		ck_assert_int_eq(e.exit, VSCTL_EXIT_PROTOCOL);
@@ -786,9 +786,9 @@ static void *srv_main(void *arg)
 	if (poll(&pfd, 1, 5000) <= 0 || (fd = accept(s->lfd, NULL, NULL)) < 0)
 		return NULL;
 	if (s->mode == SRV_TOO_MANY) {
-		const char
-			*m = "{\"jsonrpc\": \"2.0\", \"id\": null, \"error\": {\"code\": -32007, "
-			     "\"message\": \"too many clients (64), try again later\"}}\n";
+		const char *m =
+			"{\"jsonrpc\": \"2.0\", \"id\": null, \"error\": {\"code\": -32007, "
+			"\"message\": \"too many clients (64), try again later\"}}\n";
 		srv_write(fd, m, strlen(m), 4096);
 		close(fd);
 		return NULL;
@@ -933,8 +933,8 @@ START_TEST(test_roundtrip)
 	params = json_object_get(json_array_get(s.requests, 0), "params");
 	ck_assert_str_eq(vsctl_get_str(params, "bridge"), "br0");
 	ck_assert_str_eq(vsctl_get_str(params, "type"), "null");
-	ck_assert_str_eq(vsctl_get_str(json_object_get(params, "options"), "desc"),
-		"a \"quoted\"\nline");
+	ck_assert_str_eq(
+		vsctl_get_str(json_object_get(params, "options"), "desc"), "a \"quoted\"\nline");
 	srv_free(&s);
 	run_free(&r);
 }
