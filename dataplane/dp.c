@@ -795,7 +795,8 @@ int dp_bridge_add(const char *name, const struct port_kv *opts, unsigned n_opts,
 				miss = FLOW_MISS_DROP;
 			} else {
 				return err_set(err, -EINVAL, k,
-					"bridge %s: flow-miss=%s: expected normal or drop", name, v);
+					"bridge %s: flow-miss=%s: expected normal or drop", name,
+					v);
 			}
 		} else {
 			return err_set(err, -EINVAL, k,

@@ -56,8 +56,8 @@ static __always_inline bool flow_cache_use(struct flow_cache *fc)
 }
 
 // Accounts a burst's lookups and hits (bursts that used the cache only).
-static __always_inline void flow_cache_account(struct flow_cache *fc, unsigned lookups,
-	unsigned hits)
+static __always_inline void flow_cache_account(
+	struct flow_cache *fc, unsigned lookups, unsigned hits)
 {
 	fc->win_lookups += lookups;
 	fc->win_hits += hits;

@@ -712,7 +712,8 @@ int flow_trace_run(const struct flow_table *ft, const struct pl_snapshot *snap,
 		cls_lookup_burst(ft->cls, &kp, 1, &r, UINT32_MAX, &wc);
 		ft_mask_text(&wc, fields, sizeof(fields));
 		ft_say(out, "megaflow",
-			"the result depends only on {%s}: one megaflow cache entry serves every packet "
+			"the result depends only on {%s}: one megaflow cache entry serves every "
+			"packet "
 			"that agrees on these",
 			fields);
 	}

@@ -86,7 +86,8 @@ static void fails(const char *method, const char *params, int code, const char *
 	ck_assert_msg(e != NULL, "%s %s succeeded", method, params);
 	msg = json_string_value(json_object_get(e, "message"));
 	ck_assert_msg(json_integer_value(json_object_get(e, "code")) == code,
-		"%s %s: code %lld: %s", method, params, (long long)json_integer_value(json_object_get(e, "code")), msg);
+		"%s %s: code %lld: %s", method, params,
+		(long long)json_integer_value(json_object_get(e, "code")), msg);
 	f = json_string_value(json_object_get(json_object_get(e, "data"), "field"));
 	ck_assert_msg(f != NULL && strcmp(f, field) == 0, "%s %s: field %s, expected %s (%s)",
 		method, params, f ? f : "(none)", field, msg);
