@@ -161,6 +161,11 @@ unsigned vfio_dma_mappings(void);
 // segment hook can only log, callers add it to the error they return.
 const char *vfio_map_error(void);
 void vfio_map_error_clear(void);
+// Records (for vfio_map_error()) why mapping `size` bytes of seg at iova failed with errno e:
+// ENOSPC = the vfio_iommu_type1 dma_entry_limit, ENOMEM = RLIMIT_MEMLOCK. Exposed for tests:
+// as root (CAP_IPC_LOCK) the kernel never applies the memlock limit.
+struct mem_segment;
+void vfio_map_explain(const struct mem_segment *seg, uint64_t iova, uint64_t size, int e);
 // Checks a VF token: a UUID (8-4-4-4-12 hex digits). 0 or -EINVAL.
 int vfio_vf_token_check(const char *token);
 

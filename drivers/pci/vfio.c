@@ -102,7 +102,7 @@ static long vfio_dma_entry_limit(void)
 }
 
 // Turns a VFIO_IOMMU_MAP_DMA failure into a message naming the limit that was hit.
-static void vfio_map_explain(const struct mem_segment *seg, uint64_t iova, uint64_t size, int e)
+void vfio_map_explain(const struct mem_segment *seg, uint64_t iova, uint64_t size, int e)
 {
 	struct rlimit rl = {0};
 

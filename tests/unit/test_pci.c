@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "dataplane/log.h"
+#include "dataplane/mem.h"
 #include "dataplane/mempool.h"
 #include "dataplane/pkt.h"
 #include "drivers/pci/device.h"
@@ -474,6 +476,34 @@ START_TEST(test_port_errors)
 }
 END_TEST
 
+// A failed DMA mapping names the limit that was hit and how to raise it.
+START_TEST(test_map_errors)
+{
+	struct mem_segment seg = {.name = "pool0", .va = (void *)0x7f0000000000, .size = 2 << 20};
+	struct rlimit old, low;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_MEMLOCK, &old), 0);
+	low = old;
+	low.rlim_cur = 64 * 1024;
+	ck_assert_int_eq(setrlimit(RLIMIT_MEMLOCK, &low), 0);
+	vfio_map_explain(&seg, 0x10000000, 2 << 20, ENOMEM);
+	ck_assert_ptr_nonnull(strstr(vfio_map_error(), "RLIMIT_MEMLOCK is 64 KiB"));
+	ck_assert_ptr_nonnull(strstr(vfio_map_error(), "LimitMEMLOCK=infinity"));
+	ck_assert_ptr_nonnull(strstr(vfio_map_error(), "pool0"));
+	ck_assert_int_eq(setrlimit(RLIMIT_MEMLOCK, &old), 0);
+
+	vfio_map_explain(&seg, 0x10000000, 2 << 20, ENOSPC);
+	ck_assert_ptr_nonnull(strstr(vfio_map_error(), "dma_entry_limit"));
+	ck_assert_ptr_nonnull(
+		strstr(vfio_map_error(), "modprobe vfio_iommu_type1 dma_entry_limit=N"));
+
+	vfio_map_explain(&seg, 0x10000000, 2 << 20, EFAULT);
+	ck_assert_ptr_nonnull(strstr(vfio_map_error(), "Bad address"));
+	vfio_map_error_clear();
+	ck_assert_str_eq(vfio_map_error(), "");
+}
+END_TEST
+
 static Suite *pci_suite(void)
 {
 	Suite *s = suite_create("pci");
@@ -489,6 +519,7 @@ static Suite *pci_suite(void)
 	tcase_add_test(tc, test_checks);
 	tcase_add_test(tc, test_token_and_place);
 	tcase_add_test(tc, test_port_errors);
+	tcase_add_test(tc, test_map_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }
