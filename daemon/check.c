@@ -20,6 +20,7 @@ struct check_ctx {
 	check_report_fn fn;
 	void *ctx;
 	unsigned failures;
+	bool pci_ports; // the configuration has pci ports: NIC-driver findings are warnings
 };
 
 static void __printf(4, 5)
@@ -210,8 +211,13 @@ static void check_ports(const struct config *cfg, struct check_ctx *c)
 static void check_pci_report(void *ctx, enum pci_check_level lvl, const char *what, const char *fix)
 {
 	static const enum check_level map[] = {CHECK_OK, CHECK_WARN, CHECK_FAIL};
+	struct check_ctx *c = ctx;
+	enum check_level l = map[lvl];
 
-	report(ctx, map[lvl], fix, "%s", what);
+	// Without a pci port the host's NIC-driver readiness is worth knowing, not a warning.
+	if (l == CHECK_WARN && !c->pci_ports)
+		l = CHECK_NOTE;
+	report(c, l, fix, "%s", what);
 }
 
 // Userspace NIC drivers: IOMMU, vfio/uio, hugepages, /dev/vfio, and the devices of pci ports.
@@ -226,6 +232,7 @@ static void check_pci(const struct config *cfg, struct check_ctx *c)
 			const struct config_port *cp = &br->ports[p];
 			if (strcmp(cp->type, "pci") != 0)
 				continue;
+			c->pci_ports = true;
 			for (unsigned o = 0; o < cp->n_opts && n < ARRAY_SIZE(devs); o++) {
 				if (strcmp(cp->opts[o].key, "pci") == 0)
 					devs[n++] = cp->opts[o].value;
@@ -257,7 +264,7 @@ unsigned check_run(const struct config *cfg, check_report_fn fn, void *ctx)
 
 static void print_finding(void *ctx, enum check_level lvl, const char *what, const char *fix)
 {
-	static const char *const tag[] = {"ok", "WARN", "FAIL"};
+	static const char *const tag[] = {"ok", "WARN", "FAIL", "note"};
 	FILE *out = ctx;
 
 	fprintf(out, "[%-4s] %s\n", tag[lvl], what);

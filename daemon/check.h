@@ -12,6 +12,7 @@ enum check_level {
 	CHECK_OK,
 	CHECK_WARN, // works, but degraded (e.g. no hugepages: normal pages)
 	CHECK_FAIL, // vswitchd would not start or a configured port would fail
+	CHECK_NOTE, // would be a warning for a feature the configuration does not use (yet)
 };
 
 // Called by each check; `fix` may be NULL.
