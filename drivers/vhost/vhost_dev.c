@@ -58,7 +58,7 @@ static bool vring_wanted(const struct vhost_dev *dev, unsigned i)
 	const struct vhost_vring *vr = &dev->vr[i];
 
 	return !dev->broken && dev->mem != NULL && vr->num != 0 && vr->addr_set && vr->started &&
-	       vring_enabled(dev, vr);
+		vring_enabled(dev, vr);
 }
 
 // Takes vring i away from the workers, keeping its position for a later restart.

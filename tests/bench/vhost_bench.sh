@@ -13,8 +13,9 @@
 # vswitch forwards with its L2 bridge (destination never learned: flooded to the one other
 # port); OVS runs both "out" (in_port=1,actions=output:2) and "normal" (NORMAL + fdb entry).
 #
-# usage: vhost_bench.sh [-s "64 1518"] [-n RUNS] [-t SECONDS] [-w SWITCHES] [-o OUT.jsonl]
+# usage: vhost_bench.sh [-s "64 1518"] [-n RUNS] [-t SECONDS] [-w SWITCHES] [-o OUT.jsonl] [-u]
 #   SWITCHES: comma list of vswitch, ovs-out, ovs-normal (default: all available)
+#   -u: only the copy-path micro-benchmark (vhost_virtq_bench.c, one thread, no peer)
 # env: VSWITCHD, VSCTL (default: a Release build in build-bench/), BENCH_CORE (1), PEER_CORE (0),
 #      BENCH_WARMUP (3)
 set -euo pipefail
@@ -25,10 +26,11 @@ runs=3
 seconds=10
 switches=
 out=$here/results/vhost.jsonl
-while getopts s:n:t:w:o: o; do
+micro=0
+while getopts s:n:t:w:o:u o; do
 	case $o in
 	s) sizes=$OPTARG ;; n) runs=$OPTARG ;; t) seconds=$OPTARG ;; w) switches=$OPTARG ;;
-	o) out=$OPTARG ;;
+	o) out=$OPTARG ;; u) micro=1 ;;
 	*) sed -n '2,20p' "$0"; exit 2 ;;
 	esac
 done
@@ -53,13 +55,31 @@ mkdir -p "$(dirname "$out")"
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	ovs_down
+	declare -F ovs_down >/dev/null && ovs_down
 	if [ "$HP_ADDED" -gt 0 ] && [ "$(cat /proc/sys/vm/nr_hugepages)" = "$HP_SET" ]; then
 		echo $((HP_SET - HP_ADDED)) >/proc/sys/vm/nr_hugepages
 	fi
 	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$R"
 }
 trap cleanup EXIT
+
+if [ "$micro" = 1 ]; then
+	b=${BENCH_BUILD:-$src/build-bench}
+	{ cmake -S "$src" -B "$b" -DCMAKE_BUILD_TYPE=Release -DVSWITCH_TESTS=OFF &&
+		cmake --build "$b" --target vswitch_core -j"$(nproc)" &&
+		cc -std=c17 -D_GNU_SOURCE -O2 -march=native -I"$src" "$here/vhost_virtq_bench.c" \
+			"$b/daemon/libvswitch_core.a" $(pkg-config --libs jansson yaml-0.1 libevent \
+			libevent_pthreads libsystemd numa) -pthread -lm -o "$R/vhost_virtq_bench"; } \
+		>"$R/build.log" 2>&1 || { tail -20 "$R/build.log"; die "build failed"; }
+	for size in $sizes; do
+		for r in $(seq 1 "$runs"); do
+			taskset -c "$core" "$R/vhost_virtq_bench" "$((size - 4))" 2>/dev/null | tail -1 |
+				jq -c --argjson size "$size" '{scenario: "vhost-virtq-micro", frame_size: $size,
+				cycles_per_packet, time: now | floor}' | tee -a "$out"
+		done
+	done
+	exit 0
+fi
 
 # Hugepages for the peer (1 GiB), the switch's pools and OVS (512 MiB): raise, restore later.
 if ! mount | grep -q "on /dev/hugepages type hugetlbfs"; then

@@ -144,8 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			memcpy(&req, data, 4);
 			fds[i] = req == VHOST_REQ_SET_MEM_TABLE
-					 ? dup(memfd)
-					 : eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+				? dup(memfd)
+				: eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 			if (fds[i] < 0)
 				abort();
 		}

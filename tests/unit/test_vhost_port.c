@@ -282,7 +282,7 @@ static void fe_setup_vring(int fd, unsigned i)
 static void fe_session(int fd)
 {
 	uint64_t f = VHOST_BIT(VIRTIO_F_VERSION_1) | VHOST_BIT(VIRTIO_NET_F_MRG_RXBUF) |
-		     VHOST_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+		VHOST_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
 	uint64_t pf = VHOST_BIT(VHOST_PROTOCOL_F_MQ) | VHOST_BIT(VHOST_PROTOCOL_F_REPLY_ACK);
 	uint8_t b[VHOST_MSG_MAX];
 	size_t len;

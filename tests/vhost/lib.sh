@@ -117,3 +117,49 @@ wait_status() {
 
 pool_in_use() { vsctl -j mempool-list | jq '[.[].in_use] | add'; }
 fd_count() { ls "/proc/$VS_PID/fd" | wc -l; }
+
+# The machine may be shared: a worker can be descheduled for a while. Rather than fixed sleeps,
+# tests wait for conditions.
+
+# Guest TX entries the switch has not consumed yet, over all running queue pairs of PORT.
+ring_pending() {
+	vsctl -j list-ports | jq -r ".[] | select(.name==\"$1\") | .status | to_entries[] |
+		select(.key | startswith(\"queue\")) | .value" |
+		sed -n 's/^guest-tx running (size [0-9]*, avail \([0-9]*\), used \([0-9]*\)).*/\1 \2/p' |
+		awk '{ p += ($1 - $2 + 65536) % 65536 } END { print p + 0 }'
+}
+
+# settle PORT...: waits (up to 20 s) until the guest TX rings of PORTs are drained and no switch
+# counter moves any more.
+settle() {
+	local i prev= cur p pend
+	for i in $(seq 1 80); do
+		pend=0
+		for p in "$@"; do pend=$((pend + $(ring_pending "$p"))); done
+		cur=$(vsctl -j get-stats | jq -c '[.ports[] | .rx_packets, .tx_packets]')
+		[ "$pend" -eq 0 ] && [ "$cur" = "$prev" ] && return 0
+		prev=$cur
+		sleep 0.25
+	done
+	return 1
+}
+
+# tp_wait_stat NAME FIELD VALUE [SECS]: waits until testpmd NAME's FIELD reaches VALUE.
+tp_wait_stat() {
+	local i
+	for i in $(seq 1 $((${4:-10} * 2))); do
+		[ "$(tp_stat "$1" "$2")" -ge "$3" ] && return 0
+		sleep 0.4
+	done
+	return 1
+}
+
+# wait_counter PORT JQ MIN [SECS]: waits until the switch counter reaches MIN.
+wait_counter() {
+	local i
+	for i in $(seq 1 $((${4:-15} * 4))); do
+		[ "$(port_stat "$1" "$2")" -ge "$3" ] && return 0
+		sleep 0.25
+	done
+	return 1
+}

@@ -7,6 +7,11 @@
 # no leak of packet buffers or fds afterwards.
 source "$(dirname "$0")/lib.sh"
 require_root
+# Where things stand when a count does not match: ring positions, rx queue placement, buffers.
+diag() {
+	t_log "diag: $(port_status "$1" queue0); rx_nobuf $(port_stat "$1" .drops.rx_nobuf);" \
+		"buffers in use $(pool_in_use); $(vsctl pmd-rxq-show | tr '\n' ' ')"
+}
 require_testpmd
 
 VS_MAX_MTU=9000 VS_PKTS=8192 vs_config </dev/null
@@ -50,16 +55,18 @@ check_eq "link up" "true" "$(port_field vu0 link)"
 
 tp_cmd rx start
 tp_cmd tx start
-sleep 3
+sleep 2
+wait_counter vu0 .rx_packets 10000
 tp_cmd tx stop
-sleep 1
+settle vu0 vu1
 txd=$(tp_stat tx TX-packets)
+tp_wait_stat rx RX-packets "$(port_stat vu1 .tx_packets)"
 rxd=$(tp_stat rx RX-packets)
 vu0_rx=$(port_stat vu0 .rx_packets)
 vu1_tx=$(port_stat vu1 .tx_packets)
 vu1_full=$(port_stat vu1 .drops.tx_full)
 dp_drops=$(vsctl -j get-stats | jq '[.ports[].drops | to_entries[] | select(.key|startswith("dp_")) | .value] | add')
-t_log "vu0 $(port_status vu0 queue0); vu1 $(port_status vu1 queue0)"
+diag vu0
 t_log "testpmd tx $txd, vu0 rx $vu0_rx, vu1 tx $vu1_tx + ring full $vu1_full, testpmd rx $rxd, datapath drops $dp_drops"
 check "traffic flowed (testpmd sent $txd)" test "${txd:-0}" -gt 1000
 check_eq "testpmd tx == switch rx (vu0)" "$txd" "$vu0_rx"
@@ -74,7 +81,8 @@ tp_start tx "net_virtio_user0,path=$S/vu0.sock,queues=1" io
 check "testpmd tx (io) ready" tp_wait_ready tx
 rx0=$(tp_stat rx RX-packets)
 tp_cmd tx "start tx_first 4"
-sleep 2
+tp_wait_stat rx RX-packets "$((rx0 + 128))"
+settle vu0 vu1
 check_eq "zero-loss: 4 bursts of 32 arrive" "$((rx0 + 128))" "$(tp_stat rx RX-packets)"
 check_eq "zero-loss: switch counted 128 in" "128" "$(port_stat vu0 .rx_packets)"
 check_eq "zero-loss: no drop" "0" "$(port_stat vu1 .drops.tx_full)"
@@ -86,9 +94,9 @@ tp_start tx "net_virtio_user0,path=$S/vu0.sock,queues=1" txonly
 check "restarted peer reconnects" wait_status vu0 vrings-running 10 2
 rx0=$(tp_stat rx RX-packets)
 tp_cmd tx start
-sleep 2
+tp_wait_stat rx RX-packets "$((rx0 + 1000))" 15
 tp_cmd tx stop
-sleep 1
+settle vu0 vu1
 rx1=$(tp_stat rx RX-packets)
 check "traffic resumes after the peer restart ($rx0 -> $rx1)" test "$rx1" -gt "$((rx0 + 1000))"
 check_eq "sessions counted (txonly, io, restarted txonly)" "3" "$(port_status vu0 sessions)"
@@ -111,14 +119,16 @@ tp_cmd tx "set txpkts 9000"
 rx0=$(tp_stat rx RX-packets)
 tp_cmd tx start
 sleep 2
+wait_counter vu1 .tx_packets 200
 tp_cmd tx stop
-sleep 1
+settle vu0 vu1
 txd=$(tp_stat tx TX-packets)
+tp_wait_stat rx RX-packets "$(port_stat vu1 .tx_packets)"
 rxd=$(tp_stat rx RX-packets)
 rxb=$(tp_stat rx RX-bytes)
 vu1_tx=$(port_stat vu1 .tx_packets)
 vu1_full=$(port_stat vu1 .drops.tx_full)
-t_log "vu0 $(port_status vu0 queue0); vu1 $(port_status vu1 queue0)"
+diag vu0
 t_log "jumbo: testpmd tx $txd, vu1 tx $vu1_tx + full $vu1_full, testpmd rx $rxd ($rxb bytes)"
 check "jumbo frames flowed ($rxd received)" test "$((rxd - rx0))" -gt 100
 check_eq "jumbo: all received frames are 9000 bytes" "$((rxd * 9000))" "$rxb"
@@ -130,7 +140,8 @@ tp_cmd tx "set fwd io"
 tp_cmd tx "set txpkts 9300"
 inv0=$(port_stat vu0 .drops.rx_invalid)
 tp_cmd tx "start tx_first 1"
-sleep 1
+wait_counter vu0 .drops.rx_invalid "$((inv0 + 32))"
+settle vu0
 tp_cmd tx stop
 check_eq "oversize frames dropped and counted (32 more rx_invalid)" "$((inv0 + 32))" \
 	"$(port_stat vu0 .drops.rx_invalid)"
@@ -150,10 +161,12 @@ check_eq "vu0 reports 2 queue pairs" "2/16" "$(port_status vu0 queue-pairs)"
 check_eq "vu0 has 2 rx queues" "2" "$(port_field vu0 n_rxq)"
 tp_cmd rx start
 tp_cmd tx start
-sleep 3
+sleep 2
+wait_counter vu0 '.rxq[1].packets' 1000
 tp_cmd tx stop
-sleep 1
+settle vu0 vu1
 txd=$(tp_stat tx TX-packets)
+tp_wait_stat rx RX-packets "$(port_stat vu1 .tx_packets)"
 rxd=$(tp_stat rx RX-packets)
 q0=$(port_stat vu0 '.rxq[0].packets')
 q1=$(port_stat vu0 '.rxq[1].packets')
@@ -186,11 +199,13 @@ check "vc1 connects to its peer" wait_status vc1 vrings-running 15 2
 tp_cmd rx start
 tp_cmd tx start
 sleep 2
+wait_counter vc1 .tx_packets 1000
 tp_cmd tx stop
-sleep 1
+settle vc0 vc1
 txd=$(tp_stat tx TX-packets)
+tp_wait_stat rx RX-packets "$(port_stat vc1 .tx_packets)"
 rxd=$(tp_stat rx RX-packets)
-t_log "vc0 $(port_status vc0 queue0); vc1 $(port_status vc1 queue0)"
+diag vc0
 check "client mode: traffic flowed ($rxd)" test "${rxd:-0}" -gt 1000
 check_eq "client mode: sent == switch rx" "$txd" "$(port_stat vc0 .rx_packets)"
 check_eq "client mode: switch tx == peer rx" "$(port_stat vc1 .tx_packets)" "$rxd"
@@ -202,9 +217,9 @@ check "vc0 reconnects after the switch restart" wait_status vc0 vrings-running 2
 check "vc1 reconnects after the switch restart" wait_status vc1 vrings-running 20 2
 rx0=$(tp_stat rx RX-packets)
 tp_cmd tx start
-sleep 2
+tp_wait_stat rx RX-packets "$((rx0 + 1000))" 15
 tp_cmd tx stop
-sleep 1
+settle vc0 vc1
 rx1=$(tp_stat rx RX-packets)
 check "traffic resumes after the switch restart ($rx0 -> $rx1)" test "$rx1" -gt "$((rx0 + 1000))"
 fds_c=$(fd_count)
@@ -217,9 +232,9 @@ tp_start tx "net_virtio_user0,path=$S/vc0.sock,queues=1,server=1" txonly
 check "vc0 reconnects to the restarted peer" wait_status vc0 vrings-running 15 2
 rx0=$(tp_stat rx RX-packets)
 tp_cmd tx start
-sleep 2
+tp_wait_stat rx RX-packets "$((rx0 + 1000))" 15
 tp_cmd tx stop
-sleep 1
+settle vc0 vc1
 check "traffic resumes after the peer restart" test "$(tp_stat rx RX-packets)" -gt "$((rx0 + 1000))"
 check_eq "no fd leak over a peer restart" "$fds_c" "$(fd_count)"
 tp_stop tx
