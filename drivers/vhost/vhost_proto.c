@@ -211,7 +211,7 @@ static int check_size(const struct vhost_msg *msg, uint32_t want, struct err *er
 int vhost_proto_parse(const void *buf, size_t len, unsigned n_fds, unsigned max_vrings,
 	struct vhost_msg *msg, struct err *err)
 {
-	uint32_t size;
+	uint32_t size = 0;
 	int ret;
 
 	if (len < VHOST_HDR_SIZE)

@@ -492,17 +492,36 @@ uint16_t virtq_dequeue_burst(struct virtq *vq, struct pkt **pkts, uint16_t n)
 		if (n == 0)
 			goto out;
 	}
+	for (i = 0; i < MIN(n, (uint16_t)2); i++) {
+		uint16_t h = vq->avail->ring[(uint16_t)(vq->last_avail_idx + i) & vq->mask];
+
+		if (likely(h < vq->size))
+			prefetch0(&vq->desc[h]);
+	}
 	for (i = 0; i < n; i++) {
 		uint16_t slot = vq->last_avail_idx + i;
 		uint16_t head = vq->avail->ring[slot & vq->mask];
 		struct pkt *p = bufs[i];
 		bool big = false;
 
-		if (likely(i + 1 < n)) {
-			uint16_t nh = vq->avail->ring[(slot + 1) & vq->mask];
+		// Two packets ahead: the descriptor; one ahead: the frame it points to (both were
+		// written by the guest's core) and our buffer.
+		if (likely(i + 2 < n)) {
+			uint16_t nh = vq->avail->ring[(slot + 2) & vq->mask];
 
 			if (likely(nh < vq->size))
 				prefetch0(&vq->desc[nh]);
+		}
+		if (likely(i + 1 < n)) {
+			uint16_t nh = vq->avail->ring[(slot + 1) & vq->mask];
+
+			if (likely(nh < vq->size)) {
+				const void *b = vhost_mem_gpa(vq->mem, vq->desc[nh].addr, 64);
+
+				if (b != NULL)
+					prefetch0(b);
+			}
+			prefetchw(pkt_data(bufs[i + 1]));
 		}
 		r = dequeue_one(vq, head, p, &big);
 		if (unlikely(r < 0))
@@ -658,10 +677,37 @@ static inline void rx_copy(
 	}
 }
 
+// A frame reserved in one plain buffer (the common case): copied after the whole burst is
+// reserved, so that the write misses on the guest's buffers overlap (prefetched for writing).
+struct rx_simple {
+	uint8_t *dst;
+	const struct pkt *p;
+	uint16_t head;
+	uint16_t slot;
+};
+
+static inline void rx_copy_simple(struct virtq *vq, const struct rx_simple *s, unsigned n)
+{
+	struct virtio_net_hdr hdr = {.num_buffers = 1};
+
+	for (unsigned k = 0; k < n; k++) {
+		uint32_t len = s[k].p->len;
+
+		if (vq->hdr_len == sizeof(hdr))
+			memcpy(s[k].dst, &hdr, sizeof(hdr));
+		else
+			memcpy(s[k].dst, &hdr, 10); // legacy header without num_buffers
+		copy_bytes(s[k].dst + vq->hdr_len, pkt_data(s[k].p), len);
+		used_write(vq, s[k].slot, s[k].head, vq->hdr_len + len);
+	}
+}
+
 uint16_t virtq_enqueue_burst(struct virtq *vq, struct pkt *const *pkts, uint16_t n)
 {
+	struct rx_simple simple[PKT_BURST];
 	struct rx_reserve rv;
 	uint16_t avail_idx, cursor, i, used = 0;
+	unsigned ns = 0;
 	uint64_t bytes = 0;
 	int r = 0;
 
@@ -684,10 +730,20 @@ uint16_t virtq_enqueue_burst(struct virtq *vq, struct pkt *const *pkts, uint16_t
 		r = rx_reserve(vq, &cursor, avail_idx, vq->hdr_len + p->len, &rv);
 		if (r <= 0)
 			break;
-		rx_copy(vq, &rv, p, vq->last_used_idx + used);
+		if (likely(rv.nheads == 1 && rv.nsegs == 1 && ns < PKT_BURST)) {
+			simple[ns] = (struct rx_simple){.dst = rv.segs[0].p,
+				.p = p,
+				.head = rv.heads[0],
+				.slot = (uint16_t)(vq->last_used_idx + used)};
+			prefetchw(simple[ns].dst);
+			ns++;
+		} else {
+			rx_copy(vq, &rv, p, vq->last_used_idx + used);
+		}
 		used += rv.nheads;
 		bytes += p->len;
 	}
+	rx_copy_simple(vq, simple, ns);
 	if (used > 0) {
 		vq->last_avail_idx = cursor;
 		used_publish(vq, used);

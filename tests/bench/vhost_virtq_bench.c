@@ -41,7 +41,8 @@ int main(int argc, char **argv)
 	gq_init(&rx, &g, RING);
 	ctx = gq_config(&tx, FEATURES, pool);
 	crx = gq_config(&rx, FEATURES, pool);
-	if (virtq_start(&vtx, &ctx, &fixed, &err) < 0 || virtq_start(&vrx, &crx, &fixed, &err) < 0) {
+	if (virtq_start(&vtx, &ctx, &fixed, &err) < 0 ||
+		virtq_start(&vrx, &crx, &fixed, &err) < 0) {
 		fprintf(stderr, "virtq_start: %s\n", err.msg);
 		return 1;
 	}
