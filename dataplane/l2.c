@@ -120,8 +120,7 @@ static inline unsigned l2_n_tags(const struct pkt *p)
 
 // Makes p's outer tag what `port` expects for `vlan`, checks the MTU and queues it. Takes
 // ownership of p.
-static void l2_output(struct pl_ctx *ctx, const struct pl_port *port, uint16_t vlan,
-	struct pkt *p)
+static void l2_output(struct pl_ctx *ctx, const struct pl_port *port, uint16_t vlan, struct pkt *p)
 {
 	struct pl_port_counters *ctr = &ctx->ctr[port->id];
 	bool has_tag = p->flags & PKT_F_VLAN;
@@ -189,18 +188,46 @@ static void l2_flood(struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t in
 	l2_output(ctx, outs[n_out - 1], vlan, p);
 }
 
-void pl_l2_prefetch(const struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t in_port,
-	const struct pkt *p)
+// Memo key of (vlan, mac): never 0, so 0 means "none".
+static inline uint64_t l2_key(uint16_t vlan, const uint8_t mac[6])
+{
+	return 1ULL << 63 | (uint64_t)(vlan & NET_VLAN_VID_MASK) << 48 | (uint64_t)mac[0] << 40 |
+		(uint64_t)mac[1] << 32 | (uint64_t)mac[2] << 24 | (uint64_t)mac[3] << 16 |
+		(uint64_t)mac[4] << 8 | mac[5];
+}
+
+// Starts using the burst memo for (br, in_port), clearing it if it was another's.
+static inline void l2_memo_select(struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t in_port)
+{
+	if (likely(ctx->l2_br == br && ctx->l2_in_port == in_port))
+		return;
+	ctx->l2_br = br;
+	ctx->l2_in_port = in_port;
+	ctx->l2_src = 0;
+	ctx->l2_dst = 0;
+}
+
+void pl_l2_prefetch(
+	struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t in_port, const struct pkt *p)
 {
 	const struct pl_port *ip = in_port < PORT_MAX ? ctx->snap->ports[in_port] : NULL;
 	const struct net_eth_hdr *eth = (const struct net_eth_hdr *)pkt_data(p);
 	int vlan;
 
+	uint64_t k;
+
 	if (ip == NULL || !(p->flags & PKT_F_PARSED) || (vlan = l2_ingress_vlan(ip, p)) < 0)
 		return;
-	mac_table_prefetch(br->macs, (uint16_t)vlan, eth->src);
-	if (!net_eth_is_multicast(eth->dst))
+	// Once per distinct address (pl_process() clears the last keys per burst).
+	if ((k = l2_key((uint16_t)vlan, eth->src)) != ctx->l2_pf_src) {
+		ctx->l2_pf_src = k;
+		mac_table_prefetch(br->macs, (uint16_t)vlan, eth->src);
+	}
+	if (!net_eth_is_multicast(eth->dst) &&
+		(k = l2_key((uint16_t)vlan, eth->dst)) != ctx->l2_pf_dst) {
+		ctx->l2_pf_dst = k;
 		mac_table_prefetch(br->macs, (uint16_t)vlan, eth->dst);
+	}
 }
 
 void pl_l2_forward(struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t in_port, struct pkt *p)
@@ -230,17 +257,34 @@ void pl_l2_forward(struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t in_p
 		return;
 	}
 	eth = (const struct net_eth_hdr *)pkt_data(p);
+	l2_memo_select(ctx, br, in_port);
 	if (likely(!net_eth_is_multicast(eth->src) && !net_eth_is_zero(eth->src))) {
-		int r = mac_table_learn(br->macs, (uint16_t)vlan, eth->src, in_port, ctx->now_sec);
+		uint64_t k = l2_key((uint16_t)vlan, eth->src);
 
-		if (r == MAC_TABLE_LEARNED || r == MAC_TABLE_MOVED)
-			ctx->ctr[in_port].learned++;
+		if (k != ctx->l2_src) {
+			int r = mac_table_learn(
+				br->macs, (uint16_t)vlan, eth->src, in_port, ctx->now_sec);
+
+			if (r == MAC_TABLE_LEARNED || r == MAC_TABLE_MOVED) {
+				ctx->ctr[in_port].learned++;
+				ctx->l2_dst = 0; // it may be the memoised destination
+			}
+			ctx->l2_src = r >= 0 ? k : 0; // not memoised when the table refused it
+		}
 	}
 	if (net_eth_is_multicast(eth->dst)) {
 		l2_flood(ctx, br, in_port, (uint16_t)vlan, p);
 		return;
 	}
-	out = mac_table_lookup(br->macs, (uint16_t)vlan, eth->dst, ctx->now_sec);
+	uint64_t dk = l2_key((uint16_t)vlan, eth->dst);
+
+	if (dk == ctx->l2_dst) {
+		out = ctx->l2_dst_out;
+	} else {
+		out = mac_table_lookup(br->macs, (uint16_t)vlan, eth->dst, ctx->now_sec);
+		ctx->l2_dst = dk;
+		ctx->l2_dst_out = out;
+	}
 	if (out < 0) {
 		l2_flood(ctx, br, in_port, (uint16_t)vlan, p);
 		return;

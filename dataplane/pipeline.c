@@ -214,6 +214,9 @@ void pl_process(struct pl_ctx *ctx, uint16_t in_port, struct pkt **pkts, uint16_
 	}
 
 	pl_parse(pkts, n);
+	ctx->l2_br = NULL; // the tables may have changed since the last burst
+	ctx->l2_pf_src = 0;
+	ctx->l2_pf_dst = 0;
 
 	// Flow table stage: it runs the actions (output, drop, normal -> pl_l2_forward()) of
 	// every packet and leaves nothing for the loop below.

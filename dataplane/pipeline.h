@@ -95,6 +95,15 @@ struct pl_ctx {
 	uint64_t *tx_pending; // [PORT_MAX / 64] bitmap of ports with a non-empty txbuf
 	// Sends a full batch now (implemented by worker.c; tests supply their own).
 	void (*flush)(struct pl_ctx *ctx, uint16_t port_id);
+	// Burst-local L2 memo (l2.c; pl_process() clears it): the frames of one burst mostly share
+	// their addresses, so a source is learned and a destination looked up once per burst.
+	// Keys are l2.c's (VLAN and MAC, never 0); valid for l2_br and l2_in_port only.
+	const struct pl_bridge *l2_br;
+	uint16_t l2_in_port;
+	int l2_dst_out; // lookup result for l2_dst
+	uint64_t l2_src; // source known on l2_in_port (learning it again would change nothing)
+	uint64_t l2_dst; // last destination looked up
+	uint64_t l2_pf_src, l2_pf_dst; // last keys whose buckets were prefetched
 };
 
 // Queues p for transmission on port_id, flushing the batch when full. Takes ownership of p.
@@ -129,7 +138,7 @@ void pl_process(struct pl_ctx *ctx, uint16_t in_port, struct pkt **pkts, uint16_
 void pl_l2_forward(struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t in_port, struct pkt *p);
 // Prefetches the MAC table buckets pl_l2_forward() will read for parsed packet p from in_port
 // (call a few packets ahead).
-void pl_l2_prefetch(const struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t in_port,
-	const struct pkt *p);
+void pl_l2_prefetch(
+	struct pl_ctx *ctx, const struct pl_bridge *br, uint16_t in_port, const struct pkt *p);
 
 #endif

@@ -401,9 +401,10 @@ static __always_inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n)
 	}
 }
 
-// Copies one guest TX chain into p, stripping the virtio-net header. Returns 0, 1 when the
-// frame is dropped but the chain was valid (oversize / short header), or -VIRTQ_ERR_*.
-static inline int dequeue_one(struct virtq *vq, uint16_t head, struct pkt *p, bool *oversize)
+// Copies one guest TX chain into p through the general walker (chained, indirect or
+// region-straddling buffers), stripping the virtio-net header. Returns 0, 1 when the frame is
+// dropped but the chain was valid (oversize / short header), or -VIRTQ_ERR_*.
+static __noinline int dequeue_walk(struct virtq *vq, uint16_t head, struct pkt *p, bool *oversize)
 {
 	struct virtq_walk w;
 	struct virtq_seg s;
@@ -413,22 +414,6 @@ static inline int dequeue_one(struct virtq *vq, uint16_t head, struct pkt *p, bo
 	uint64_t len = 0;
 	int r;
 
-	// Fast path: header and frame in one plain descriptor inside one region (what virtio-user
-	// and Linux send with VERSION_1). Anything else takes the general walker below.
-	if (likely(head < vq->size)) {
-		const struct virtq_desc *d = &vq->desc[head];
-		uint64_t addr = d->addr;
-		uint32_t dlen = d->len;
-		uint16_t flags = d->flags;
-		const uint8_t *src;
-
-		if (likely(flags == 0 && dlen >= skip && dlen - skip <= room &&
-			    (src = vhost_mem_gpa(vq->mem, addr, dlen)) != NULL)) {
-			copy_bytes(dst, src + skip, dlen - skip);
-			p->len = dlen - skip;
-			return 0;
-		}
-	}
 	if (unlikely((r = virtq_walk_init(&w, vq, head, false)) < 0))
 		return r;
 	while ((r = virtq_walk_next(&w, &s)) > 0) {
@@ -463,11 +448,44 @@ static inline int dequeue_one(struct virtq *vq, uint16_t head, struct pkt *p, bo
 	return 0;
 }
 
+// Starts loading the used-ring entries [last_used_idx, +n) for writing: the guest's core read
+// them last, so each line is a cross-core miss that should overlap with the rest of the burst.
+static inline void used_prefetch(const struct virtq *vq, uint16_t n)
+{
+	for (uint16_t k = 0; k < n; k += 8)
+		prefetchw(&vq->used->ring[(uint16_t)(vq->last_used_idx + k) & vq->mask]);
+	if (n > 0)
+		prefetchw(&vq->used->ring[(uint16_t)(vq->last_used_idx + n - 1) & vq->mask]);
+}
+
+// Lines of a guest buffer worth prefetching: the first two and the last (the header and a
+// small frame; the hardware prefetcher follows the middle of a large one).
+static inline void buf_prefetch(const uint8_t *b, uint32_t len, bool write)
+{
+	if (write) {
+		prefetchw(b);
+		if (len > 64)
+			prefetchw(b + 64);
+		if (len > 128)
+			prefetchw(b + len - 1);
+	} else {
+		prefetch0(b);
+		if (len > 64)
+			prefetch0(b + 64);
+		if (len > 128)
+			prefetch0(b + len - 1);
+	}
+}
+
 uint16_t virtq_dequeue_burst(struct virtq *vq, struct pkt **pkts, uint16_t n)
 {
 	uint16_t avail_idx, i, got = 0, done = 0;
 	uint64_t bytes = 0, oversize = 0, invalid = 0;
 	struct pkt *bufs[PKT_BURST];
+	const uint8_t *src[PKT_BURST];
+	uint32_t flen[PKT_BURST];
+	uint16_t heads[PKT_BURST];
+	uint32_t skip = vq->hdr_len;
 	int navail, r = 0;
 
 	if (!burst_enter(vq))
@@ -481,6 +499,17 @@ uint16_t virtq_dequeue_burst(struct virtq *vq, struct pkt **pkts, uint16_t n)
 	n = MIN(n, PKT_BURST);
 	if (n == 0)
 		goto out;
+	// The guest's core wrote the avail entries, descriptors and frames of this burst: three
+	// passes put each kind of line in flight for the whole burst at once, so their cross-core
+	// misses overlap instead of costing one full latency per packet.
+	for (i = 0; i < n; i++) {
+		uint16_t h = vq->avail->ring[(uint16_t)(vq->last_avail_idx + i) & vq->mask];
+
+		heads[i] = h;
+		if (likely(h < vq->size))
+			prefetch0(&vq->desc[h]);
+	}
+	used_prefetch(vq, n);
 	if (unlikely(pkt_alloc_bulk(vq->pool, bufs, n) < 0)) {
 		// Take what the pool still has; the rest stays in the guest ring for later.
 		uint16_t k = 0;
@@ -492,41 +521,43 @@ uint16_t virtq_dequeue_burst(struct virtq *vq, struct pkt **pkts, uint16_t n)
 		if (n == 0)
 			goto out;
 	}
-	for (i = 0; i < MIN(n, (uint16_t)2); i++) {
-		uint16_t h = vq->avail->ring[(uint16_t)(vq->last_avail_idx + i) & vq->mask];
+	// Fast path: header and frame in one plain descriptor inside one region (what virtio-user
+	// and Linux send with VERSION_1). Each descriptor is read once here, into locals; the
+	// others (src NULL) take the general walker, which reads and validates them itself.
+	for (i = 0; i < n; i++) {
+		uint16_t h = heads[i];
 
-		if (likely(h < vq->size))
-			prefetch0(&vq->desc[h]);
+		src[i] = NULL;
+		if (likely(h < vq->size)) {
+			const struct virtq_desc *d = &vq->desc[h];
+			uint64_t addr = d->addr;
+			uint32_t dlen = d->len;
+			uint16_t flags = d->flags;
+			const uint8_t *b;
+
+			if (likely(flags == 0 && dlen >= skip &&
+				    dlen - skip <= pkt_tailroom(bufs[i]) &&
+				    (b = vhost_mem_gpa(vq->mem, addr, dlen)) != NULL)) {
+				src[i] = b + skip;
+				flen[i] = dlen - skip;
+				buf_prefetch(b, dlen, false);
+			}
+		}
 	}
 	for (i = 0; i < n; i++) {
-		uint16_t slot = vq->last_avail_idx + i;
-		uint16_t head = vq->avail->ring[slot & vq->mask];
 		struct pkt *p = bufs[i];
 		bool big = false;
 
-		// Two packets ahead: the descriptor; one ahead: the frame it points to (both were
-		// written by the guest's core) and our buffer.
-		if (likely(i + 2 < n)) {
-			uint16_t nh = vq->avail->ring[(slot + 2) & vq->mask];
-
-			if (likely(nh < vq->size))
-				prefetch0(&vq->desc[nh]);
+		if (likely(src[i] != NULL)) {
+			copy_bytes(pkt_data(p), src[i], flen[i]);
+			p->len = flen[i];
+			r = 0;
+		} else {
+			r = dequeue_walk(vq, heads[i], p, &big);
+			if (unlikely(r < 0))
+				break;
 		}
-		if (likely(i + 1 < n)) {
-			uint16_t nh = vq->avail->ring[(slot + 1) & vq->mask];
-
-			if (likely(nh < vq->size)) {
-				const void *b = vhost_mem_gpa(vq->mem, vq->desc[nh].addr, 64);
-
-				if (b != NULL)
-					prefetch0(b);
-			}
-			prefetchw(pkt_data(bufs[i + 1]));
-		}
-		r = dequeue_one(vq, head, p, &big);
-		if (unlikely(r < 0))
-			break;
-		used_write(vq, vq->last_used_idx + i, head, 0);
+		used_write(vq, vq->last_used_idx + i, heads[i], 0);
 		done++;
 		if (unlikely(r > 0)) {
 			oversize += big;
@@ -722,6 +753,16 @@ uint16_t virtq_enqueue_burst(struct virtq *vq, struct pkt *const *pkts, uint16_t
 		return 0;
 	}
 	cursor = vq->last_avail_idx;
+	// The guest's core wrote these avail entries and descriptors, and last read the used
+	// entries we will fill: put those lines in flight for the burst at once (one buffer per
+	// packet is the common case; more are loaded on demand by rx_reserve()).
+	for (i = 0; i < MIN(n, (uint16_t)(avail_idx - cursor)); i++) {
+		uint16_t h = vq->avail->ring[(uint16_t)(cursor + i) & vq->mask];
+
+		if (likely(h < vq->size))
+			prefetch0(&vq->desc[h]);
+	}
+	used_prefetch(vq, MIN(n, (uint16_t)(avail_idx - cursor)));
 	for (i = 0; i < n; i++) {
 		const struct pkt *p = pkts[i];
 
@@ -735,7 +776,7 @@ uint16_t virtq_enqueue_burst(struct virtq *vq, struct pkt *const *pkts, uint16_t
 				.p = p,
 				.head = rv.heads[0],
 				.slot = (uint16_t)(vq->last_used_idx + used)};
-			prefetchw(simple[ns].dst);
+			buf_prefetch(simple[ns].dst, vq->hdr_len + p->len, true);
 			ns++;
 		} else {
 			rx_copy(vq, &rv, p, vq->last_used_idx + used);

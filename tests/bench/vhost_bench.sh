@@ -10,12 +10,17 @@
 #
 # Reported per switch and frame size: Mpps delivered (frames the switch wrote into vu1 per
 # second over the window) and the worker's cycles per packet over the window.
-# vswitch forwards with its L2 bridge (destination never learned: flooded to the one other
-# port); OVS runs both "out" (in_port=1,actions=output:2) and "normal" (NORMAL + fdb entry).
+# Each switch runs two ways: "vswitch" is the L2 bridge (destination never learned: flooded to
+# the one other port) and "vswitch-out" one flow rule (in_port=vu0 actions=output:vu1); OVS runs
+# "out" (in_port=1,actions=output:2) and "normal" (NORMAL + fdb entry). Each round starts one
+# peer and connects every switch to it in turn; the ratios vswitch/ovs-normal and
+# vswitch-out/ovs-out are taken per round and their medians printed.
 #
 # usage: vhost_bench.sh [-s "64 1518"] [-n RUNS] [-t SECONDS] [-w SWITCHES] [-o OUT.jsonl] [-u]
-#   SWITCHES: comma list of vswitch, ovs-out, ovs-normal (default: all available)
+#                       [-p PERF.data]
+#   SWITCHES: comma list of vswitch, vswitch-out, ovs-out, ovs-normal (default: all available)
 #   -u: only the copy-path micro-benchmark (vhost_virtq_bench.c, one thread, no peer)
+#   -p FILE: record the vswitch worker's profile over the window with perf (perf report -i FILE)
 # env: VSWITCHD, VSCTL (default: a Release build in build-bench/), BENCH_CORE (1), PEER_CORE (0),
 #      BENCH_WARMUP (3)
 set -euo pipefail
@@ -27,11 +32,12 @@ seconds=10
 switches=
 out=$here/results/vhost.jsonl
 micro=0
-while getopts s:n:t:w:o:u o; do
+profile=
+while getopts s:n:t:w:o:up: o; do
 	case $o in
 	s) sizes=$OPTARG ;; n) runs=$OPTARG ;; t) seconds=$OPTARG ;; w) switches=$OPTARG ;;
-	o) out=$OPTARG ;; u) micro=1 ;;
-	*) sed -n '2,20p' "$0"; exit 2 ;;
+	o) out=$OPTARG ;; u) micro=1 ;; p) profile=$(realpath -m "$OPTARG") ;;
+	*) sed -n '2,23p' "$0"; exit 2 ;;
 	esac
 done
 core=${BENCH_CORE:-1}
@@ -47,7 +53,7 @@ die() { echo "vhost_bench: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (hugepages, sockets)"
 command -v dpdk-testpmd >/dev/null || die "dpdk-testpmd missing (apt-get install dpdk-dev)"
 if [ -z "$switches" ]; then
-	switches=vswitch
+	switches=vswitch,vswitch-out
 	[ -x "$ovsd" ] && switches="$switches,ovs-out,ovs-normal"
 fi
 mkdir -p "$(dirname "$out")"
@@ -182,6 +188,9 @@ EOF
 	vs add-br br0
 	vs add-port br0 vu0 type=vhost-user-client path="$R/vu0.sock" queues=1
 	vs add-port br0 vu1 type=vhost-user-client path="$R/vu1.sock" queues=1
+	if [ "${1:-}" = out ]; then
+		vs add-flow br0 "in_port=vu0 actions=output:vu1" >/dev/null
+	fi
 }
 vs_wait() {
 	for _ in $(seq 1 300); do
@@ -198,11 +207,17 @@ vs_window() {
 	a=$(vs -j get-stats vu1 | jq '.ports[0].tx_packets')
 	k0=$(thread_ticks "$VS_PID" pmd)
 	t0=$(date +%s.%N)
-	sleep "$seconds"
+	if [ -n "$profile" ]; then
+		perf record -q -F 4999 -t "$(thread_id "$VS_PID" pmd)" -o "$profile" -- \
+			sleep "$seconds" >/dev/null 2>&1
+	else
+		sleep "$seconds"
+	fi
 	b=$(vs -j get-stats vu1 | jq '.ports[0].tx_packets')
 	k1=$(thread_ticks "$VS_PID" pmd)
 	t1=$(date +%s.%N)
 	cpp=$(vs -j pmd-stats | jq '.[0].cycles_per_packet')
+	echo "vhost vswitch: average rx batch $(vs -j pmd-stats | jq '.[0].avg_rx_batch')" >&2
 	awk -v a="$a" -v b="$b" -v t0="$t0" -v t1="$t1" -v c="$cpp" -v k="$((k1 - k0))" \
 		-v hz="$(getconf CLK_TCK)" \
 		'BEGIN { printf "%.3f %.1f %.2f\n", (b - a) / (t1 - t0) / 1e6, c, k / hz / (t1 - t0) }'
@@ -289,6 +304,16 @@ ovs_down() {
 	rm -rf "$OR"
 }
 
+# TID of the thread of PID whose name starts with PREFIX.
+thread_id() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		case "$(cat "$t/comm" 2>/dev/null)" in
+		"$2"*) basename "$t"; return ;;
+		esac
+	done
+}
+
 # CPU ticks (utime + stime) of the thread of PID whose name starts with PREFIX.
 thread_ticks() {
 	local t
@@ -302,49 +327,73 @@ thread_ticks() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print 0 }'; }
 
-summary=()
+# Rounds: one peer per round and every switch in turn connected to it (the order rotates from
+# round to round). Runs on this shared machine are bimodal, and the mode follows the peer's
+# memory (a fresh peer's hugepages): within a round all switches see the same peer, so the
+# per-round ratios pair like with like.
+declare -A MP CP OCP RATIO
+sw_list=(${switches//,/ })
 for size in $sizes; do
 	mk_pcap "$R/f$size.pcap" "$size"
-	for sw in ${switches//,/ }; do
-		mp=()
-		cp=()
-		ocp=()
-		for r in $(seq 1 "$runs"); do
+	for r in $(seq 1 "$runs"); do
+		peer_start "$size"
+		declare -A RM=()
+		for k in $(seq 0 $((${#sw_list[@]} - 1))); do
+			sw=${sw_list[$(((k + r - 1) % ${#sw_list[@]}))]}
 			case $sw in
 			vswitch) vs_up ;;
+			vswitch-out) vs_up out ;;
 			ovs-out) ovs_up out ;;
 			ovs-normal) ovs_up normal ;;
 			*) die "unknown switch $sw" ;;
 			esac
-			peer_start "$size"
-			peer_go
-			[ "$sw" = vswitch ] && vs_wait
+			[ "$k" -eq 0 ] && peer_go
+			[[ "$sw" == vswitch* ]] && vs_wait
 			sleep "$warmup"
-			if [ "$sw" = vswitch ]; then
+			if [[ "$sw" == vswitch* ]]; then
 				read -r m c share < <(vs_window)
 				vs_down
 			else
 				read -r m c share < <(ovs_window)
 				ovs_down
 			fi
-			peer_stop
 			oc=$(awk -v c="$c" -v s="$share" 'BEGIN { printf "%.1f", c * (s > 1 ? 1 : s) }')
-			echo "vhost $sw ${size}B run $r: $m Mpps, $c cycles/packet ($oc on CPU," \
+			echo "vhost $sw ${size}B round $r: $m Mpps, $c cycles/packet ($oc on CPU," \
 				"worker ran ${share} of the window)" >&2
 			jq -nc --arg sw "$sw" --argjson size "$size" --argjson m "$m" --argjson c "$c" \
 				--argjson oc "$oc" --argjson sh "$share" --argjson s "$seconds" \
-				--argjson core "$core" \
-				'{scenario: "vhost-uni", switch: $sw, frame_size: $size, mpps: $m,
+				--argjson core "$core" --argjson r "$r" \
+				'{scenario: "vhost-uni", switch: $sw, frame_size: $size, round: $r, mpps: $m,
 				  cycles_per_packet: $c, cycles_per_packet_on_cpu: $oc, worker_cpu_share: $sh,
 				  window_s: $s, worker_core: $core, time: now | floor}' >>"$out"
-			mp+=("$m")
-			cp+=("$c")
-			ocp+=("$oc")
+			MP[$sw:$size]+="$m "
+			CP[$sw:$size]+="$c "
+			OCP[$sw:$size]+="$oc "
+			RM[$sw]=$m
 		done
-		summary+=("$(printf 'vhost %-10s %5sB  %7.3f Mpps  %7.1f cycles/pkt (%s on CPU)  [runs: %s]' \
-			"$sw" "$size" "$(printf '%s\n' "${mp[@]}" | median)" \
-			"$(printf '%s\n' "${cp[@]}" | median)" "$(printf '%s\n' "${ocp[@]}" | median)" \
-			"${mp[*]}")")
+		peer_stop
+		for pair in vswitch:ovs-normal vswitch-out:ovs-out; do
+			a=${pair%%:*} b=${pair#*:}
+			[ -n "${RM[$a]:-}" ] && [ -n "${RM[$b]:-}" ] || continue
+			RATIO[$pair:$size]+="$(awk -v a="${RM[$a]}" -v b="${RM[$b]}" \
+				'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }') "
+		done
 	done
 done
-printf '%s\n' "${summary[@]}"
+
+# Medians per switch and size; then, per pair, the median of the per-round ratios (the L2
+# bridge against OVS NORMAL, the one-rule flow table against OVS's one-rule datapath).
+med() { printf '%s\n' $1 | median; }
+echo
+for size in $sizes; do
+	for sw in "${sw_list[@]}"; do
+		printf 'vhost %-12s %5sB  %7.3f Mpps  %7.1f cycles/pkt (%s on CPU)  [runs: %s]\n' \
+			"$sw" "$size" "$(med "${MP[$sw:$size]}")" "$(med "${CP[$sw:$size]}")" \
+			"$(med "${OCP[$sw:$size]}")" "${MP[$sw:$size]% }"
+	done
+	for pair in vswitch:ovs-normal vswitch-out:ovs-out; do
+		[ -n "${RATIO[$pair:$size]:-}" ] || continue
+		printf 'vhost %5sB  %s = %.2f (median of rounds)  [rounds: %s]\n' "$size" \
+			"${pair/:/\/}" "$(med "${RATIO[$pair:$size]}")" "${RATIO[$pair:$size]% }"
+	done
+done

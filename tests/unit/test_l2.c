@@ -655,6 +655,52 @@ START_TEST(batch_flush)
 END_TEST
 
 // pl_l2_forward() called directly (as the flow table's normal action will) on an unparsed frame.
+// The burst-local memo (learned source, last destination) never changes a forwarding decision:
+// an address learned mid-burst redirects the frames after it, and the next burst re-reads the
+// table.
+START_TEST(burst_memo)
+{
+	struct pkt *b[4];
+
+	b[0] = mkframe(MAC_B, MAC_A, -1, 100); // B unknown: flooded to 1..3, learns A on 0
+	b[1] = mkframe(BCAST, MAC_B, -1, 100); // learns B on 0 (no lookup): flooded
+	b[2] = mkframe(MAC_B, MAC_A, -1, 100); // B now behind 0: dropped, not flooded
+	b[3] = mkframe(MAC_C, MAC_A, -1, 100); // C unknown: flooded
+	pl_process(&ctx, 0, b, 4);
+	drain();
+	ck_assert_uint_eq(cap.n, 9);
+	for (uint16_t port = 1; port < 4; port++)
+		ck_assert_uint_eq(cap_count(port), 3);
+	ck_assert_uint_eq(ctr[0].learned, 2);
+	ck_assert_uint_eq(ctr[0].flooded, 3);
+	cap_reset();
+
+	// Next burst from port 2 with A as source: A moves to 2 although the memo of the last
+	// burst said "A known on 0"; then B (on 0) is reached directly.
+	b[0] = mkframe(MAC_B, MAC_A, -1, 100);
+	b[1] = mkframe(MAC_B, MAC_A, -1, 100);
+	pl_process(&ctx, 2, b, 2);
+	drain();
+	ck_assert_uint_eq(cap.n, 2);
+	ck_assert_uint_eq(cap_count(0), 2);
+	ck_assert_int_eq(mac_table_lookup(br.macs, 0, MAC_A, ctx.now_sec), 2);
+	cap_reset();
+
+	// Same addresses in another VLAN are other entries: flooded within VLAN 10 only.
+	set_port(1, PL_VLAN_ACCESS, 10, NULL);
+	set_port(3, PL_VLAN_ACCESS, 10, NULL);
+	b[0] = mkframe(MAC_B, MAC_A, 10, 100);
+	b[1] = mkframe(MAC_B, MAC_A, -1, 100);
+	pl_process(&ctx, 2, b, 2);
+	drain();
+	// VLAN 10: B unknown there, flooded to 0 (trunk), 1 and 3; VLAN 0: B known on 0.
+	ck_assert_uint_eq(cap_count(1), 1);
+	ck_assert_uint_eq(cap_count(3), 1);
+	ck_assert_uint_eq(cap_count(0), 2);
+	ck_assert_int_eq(mac_table_lookup(br.macs, 10, MAC_A, ctx.now_sec), 2);
+}
+END_TEST
+
 START_TEST(forward_unparsed)
 {
 	struct pkt *p = mkframe(BCAST, MAC_A, 7, 100);
@@ -695,6 +741,7 @@ static Suite *l2_suite(void)
 	tcase_add_test(tc, stale_entry);
 	tcase_add_test(tc, batch_flush);
 	tcase_add_test(tc, forward_unparsed);
+	tcase_add_test(tc, burst_memo);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

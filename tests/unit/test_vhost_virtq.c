@@ -217,6 +217,55 @@ START_TEST(test_dequeue_indirect)
 }
 END_TEST
 
+// One burst mixing the fast path (plain descriptors) with chains and indirect tables that go
+// through the walker, and an oversize plain frame: every frame lands in order, every chain is
+// completed in order.
+START_TEST(test_dequeue_mixed_burst)
+{
+	struct pkt *pkts[8];
+	uint64_t hdr = guest_alloc(&g, 12, 16), data = guest_alloc(&g, 300, 16);
+	uint64_t t = guest_alloc(&g, 2 * 16, 16), ihdr = guest_alloc(&g, 12, 16);
+	uint64_t idata = guest_alloc(&g, 80, 16);
+	struct virtq_desc *tab = guest_ptr(&g, t);
+	uint16_t h[6];
+
+	start(64, FEAT_ALL, pool);
+	q.free_desc = 10; // plain buffers from 10 on; chains below
+	h[0] = post_tx(60, 1);
+	memset(guest_ptr(&g, hdr), 0, 12);
+	fill_frame(guest_ptr(&g, data), 300, 2);
+	gq_set_desc(&q, 3, hdr, 12, VIRTQ_DESC_F_NEXT, 4);
+	gq_set_desc(&q, 4, data, 300, 0, 0);
+	gq_push(&q, 3);
+	h[1] = 3;
+	h[2] = post_tx(1514, 3);
+	h[3] = post_tx(PKT_DATA_ROOM_DEFAULT + 1, 4); // too big for the pool: dropped, completed
+	memset(guest_ptr(&g, ihdr), 0, 12);
+	fill_frame(guest_ptr(&g, idata), 80, 5);
+	tab[0] =
+		(struct virtq_desc){.addr = ihdr, .len = 12, .flags = VIRTQ_DESC_F_NEXT, .next = 1};
+	tab[1] = (struct virtq_desc){.addr = idata, .len = 80};
+	gq_set_desc(&q, 5, t, 2 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	gq_push(&q, 5);
+	h[4] = 5;
+	h[5] = post_tx(100, 6);
+	ck_assert_uint_eq(virtq_dequeue_burst(&vq, pkts, 8), 5);
+	check_frame(pkts[0], 60, 1);
+	check_frame(pkts[1], 300, 2);
+	check_frame(pkts[2], 1514, 3);
+	check_frame(pkts[3], 80, 5);
+	check_frame(pkts[4], 100, 6);
+	pkt_free_bulk(pkts, 5);
+	ck_assert_uint_eq(gq_used_idx(&q), 6);
+	for (int i = 0; i < 6; i++)
+		ck_assert_uint_eq(q.used->ring[i].id, h[i]);
+	ck_assert_uint_eq(stats().drop_oversize, 1);
+	ck_assert_uint_eq(stats().packets, 5);
+	ck_assert_uint_eq(virtq_get_error(&vq), VIRTQ_ERR_NONE);
+	ck_assert_uint_eq(mempool_in_use(pool), 0);
+}
+END_TEST
+
 START_TEST(test_dequeue_oversize_and_short)
 {
 	struct pkt *pkts[4];
@@ -960,6 +1009,7 @@ static Suite *virtq_suite(void)
 	tcase_add_test(tc, test_dequeue_simple);
 	tcase_add_test(tc, test_dequeue_burst_limit);
 	tcase_add_test(tc, test_dequeue_chain_straddle);
+	tcase_add_test(tc, test_dequeue_mixed_burst);
 	tcase_add_test(tc, test_dequeue_indirect);
 	tcase_add_test(tc, test_dequeue_oversize_and_short);
 	tcase_add_test(tc, test_dequeue_jumbo);
