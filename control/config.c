@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// vswitchd.yaml loader: libyaml events are turned into a small node tree that keeps positions
-// (aliases refused, size and depth bounded), then a schema walk fills struct config. Every error
-// reads "FILE:LINE:COL: key.path: what was wrong and what was expected". See config.h.
+// vswitchd.yaml loader: the schema walk that fills struct config from the node tree of
+// config_yaml.c, the defaults, file reading and bridge list copies. Every error reads
+// "FILE:LINE:COL: key.path: what was wrong and what was expected". See config.h.
 #include "control/config.h"
 
 #include <ctype.h>
@@ -10,15 +10,14 @@
 #include <grp.h>
 #include <limits.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
+#include "control/config_yaml.h"
 #include "control/rpc_proto.h"
 #include "dataplane/flow_parse.h"
 #include "dataplane/mempool.h"
@@ -27,11 +26,7 @@ LOG_MODULE("config");
 
 // Bounds that keep a hostile or broken file from costing more than a few MB or milliseconds.
 #define CONFIG_MAX_FILE_SIZE (16u << 20)
-#define YNODE_MAX_DEPTH 32
-#define YNODE_MAX_NODES 200000
-#define YNODE_MAX_MAP_KEYS 512 // keeps the quadratic duplicate-key check cheap
 #define CONFIG_MAX_BRIDGES 64
-#define CONFIG_MAX_OPT_VALUE 1024
 #define CONFIG_SUN_PATH_MAX 108 // sizeof(sockaddr_un.sun_path)
 
 #define DEFAULT_SOCKET_MODE 0660
@@ -40,640 +35,6 @@ LOG_MODULE("config");
 #define DEFAULT_N_PKTS DP_N_PKTS_DEFAULT
 #define DEFAULT_MAX_MTU 1500
 #define DEFAULT_PKT_CACHE DP_PKT_CACHE_DEFAULT
-
-enum ynode_type {
-	YNODE_SCALAR,
-	YNODE_SEQ,
-	YNODE_MAP,
-};
-
-// One YAML node. Scalars keep their text (never containing NUL) and whether they were written
-// plain (only plain scalars can be null or booleans). Mappings store key, value, key, value...
-struct ynode {
-	enum ynode_type type;
-	unsigned line, col; // 1-based
-	bool plain;
-	char *str;
-	size_t len;
-	struct ynode **kids;
-	unsigned n_kids;
-	unsigned cap;
-};
-
-// Loader context.
-struct ld {
-	const char *name;
-	const char *buf;
-	size_t len;
-	struct err *err;
-	struct config *cfg;
-	yaml_parser_t parser;
-	unsigned n_nodes;
-	const struct ynode *workers_at; // where cpu.worker-cores was set (NULL: default)
-	const struct ynode *control_at;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Errors
-
-static int __printf(5, 6) ld_err_at(
-	struct ld *ld, unsigned line, unsigned col, const char *path, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	if (path != NULL && *path != '\0')
-		return err_set(ld->err, -EINVAL, path, "%s:%u:%u: %s: %s", ld->name, line, col,
-			path, what);
-	return err_set(ld->err, -EINVAL, "", "%s:%u:%u: %s", ld->name, line, col, what);
-}
-
-#define ld_err(ld, node, path, ...) ld_err_at((ld), (node)->line, (node)->col, (path), __VA_ARGS__)
-
-static bool ynode_is_null(const struct ynode *n)
-{
-	if (n->type != YNODE_SCALAR || !n->plain)
-		return false;
-	return n->len == 0 || strcmp(n->str, "~") == 0 || strcmp(n->str, "null") == 0 ||
-		strcmp(n->str, "Null") == 0 || strcmp(n->str, "NULL") == 0;
-}
-
-// Describes what the user wrote, for "got ..." in messages: a quoted, escaped, truncated scalar.
-static const char *ynode_got(const struct ynode *n, char *buf, size_t size)
-{
-	size_t o = 0;
-
-	if (n->type == YNODE_SEQ)
-		return "a list";
-	if (n->type == YNODE_MAP)
-		return "a mapping";
-	if (ynode_is_null(n))
-		return "nothing";
-	buf[o++] = '"';
-	for (size_t i = 0; i < n->len && o + 8 < size; i++) {
-		unsigned char c = (unsigned char)n->str[i];
-
-		if (i == 40) {
-			o += (size_t)snprintf(buf + o, size - o, "...");
-			break;
-		}
-		if (c == '"' || c == '\\')
-			o += (size_t)snprintf(buf + o, size - o, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-		else
-			buf[o++] = (char)c;
-	}
-	snprintf(buf + o, size - o, "\"");
-	return buf;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Node tree
-
-static void ynode_free(struct ynode *n)
-{
-	if (n == NULL)
-		return;
-	for (unsigned i = 0; i < n->n_kids; i++)
-		ynode_free(n->kids[i]);
-	free(n->kids);
-	free(n->str);
-	free(n);
-}
-
-static struct ynode *ynode_new(struct ld *ld, enum ynode_type type, const yaml_mark_t *mark)
-{
-	struct ynode *n;
-
-	if (++ld->n_nodes > YNODE_MAX_NODES) {
-		ld_err_at(ld, (unsigned)mark->line + 1, (unsigned)mark->column + 1, NULL,
-			"the document is too large (more than %u nodes)", YNODE_MAX_NODES);
-		return NULL;
-	}
-	if ((n = calloc(1, sizeof(*n))) == NULL) {
-		err_set(ld->err, -ENOMEM, "", "%s: out of memory", ld->name);
-		return NULL;
-	}
-	n->type = type;
-	n->line = (unsigned)mark->line + 1;
-	n->col = (unsigned)mark->column + 1;
-	return n;
-}
-
-static int ynode_append(struct ld *ld, struct ynode *parent, struct ynode *kid)
-{
-	if (parent->n_kids == parent->cap) {
-		unsigned cap = parent->cap ? parent->cap * 2 : 8;
-		struct ynode **kids = realloc(parent->kids, cap * sizeof(*kids));
-
-		if (kids == NULL) {
-			ynode_free(kid);
-			return err_set(ld->err, -ENOMEM, "", "%s: out of memory", ld->name);
-		}
-		parent->kids = kids;
-		parent->cap = cap;
-	}
-	parent->kids[parent->n_kids++] = kid;
-	return 0;
-}
-
-// Position (1-based line and column) of a byte offset, for reader errors that only give offsets.
-static void ld_offset_pos(const struct ld *ld, size_t offset, unsigned *line, unsigned *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < offset && i < ld->len; i++) {
-		unsigned char c = (unsigned char)ld->buf[i];
-
-		if (c == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if ((c & 0xc0) != 0x80) {
-			(*col)++; // count characters, not UTF-8 continuation bytes
-		}
-	}
-}
-
-static int ld_yaml_error(struct ld *ld)
-{
-	const yaml_parser_t *p = &ld->parser;
-	unsigned line, col;
-
-	switch (p->error) {
-	case YAML_MEMORY_ERROR:
-		return err_set(ld->err, -ENOMEM, "", "%s: out of memory while parsing", ld->name);
-	case YAML_READER_ERROR:
-		ld_offset_pos(ld, p->problem_offset, &line, &col);
-		if (p->problem_value != -1)
-			return ld_err_at(ld, line, col, NULL,
-				"invalid input: %s (byte 0x%02x); the file must be UTF-8 text",
-				p->problem, (unsigned)p->problem_value & 0xff);
-		return ld_err_at(ld, line, col, NULL,
-			"invalid input: %s; the file must be UTF-8 text", p->problem);
-	default:
-		line = (unsigned)p->problem_mark.line + 1;
-		col = (unsigned)p->problem_mark.column + 1;
-		if (p->context != NULL)
-			return ld_err_at(ld, line, col, NULL, "invalid YAML: %s (%s at line %u)",
-				p->problem ? p->problem : "syntax error", p->context,
-				(unsigned)p->context_mark.line + 1);
-		return ld_err_at(ld, line, col, NULL, "invalid YAML: %s",
-			p->problem ? p->problem : "syntax error");
-	}
-}
-
-static int ld_next(struct ld *ld, yaml_event_t *ev)
-{
-	if (!yaml_parser_parse(&ld->parser, ev))
-		return ld_yaml_error(ld);
-	return 0;
-}
-
-static int ld_node(struct ld *ld, yaml_event_t *ev, unsigned depth, struct ynode **out);
-
-// Reads the children of a sequence or mapping until its end event.
-static int ld_collection(struct ld *ld, struct ynode *n, yaml_event_type_t end, unsigned depth)
-{
-	yaml_event_t ev;
-	struct ynode *kid;
-	int ret;
-
-	for (;;) {
-		if ((ret = ld_next(ld, &ev)) < 0)
-			return ret;
-		if (ev.type == end) {
-			yaml_event_delete(&ev);
-			return 0;
-		}
-		if (n->type == YNODE_MAP && n->n_kids % 2 == 0) {
-			if (ev.type != YAML_SCALAR_EVENT) {
-				ret = ld_err_at(ld, (unsigned)ev.start_mark.line + 1,
-					(unsigned)ev.start_mark.column + 1, NULL,
-					"mapping keys must be plain names, got %s",
-					ev.type == YAML_ALIAS_EVENT ? "an alias" : "a collection");
-				yaml_event_delete(&ev);
-				return ret;
-			}
-			if (n->n_kids / 2 >= YNODE_MAX_MAP_KEYS) {
-				ret = ld_err_at(ld, (unsigned)ev.start_mark.line + 1,
-					(unsigned)ev.start_mark.column + 1, NULL,
-					"too many keys in one mapping (max %u)",
-					YNODE_MAX_MAP_KEYS);
-				yaml_event_delete(&ev);
-				return ret;
-			}
-		}
-		ret = ld_node(ld, &ev, depth + 1, &kid);
-		yaml_event_delete(&ev);
-		if (ret < 0)
-			return ret;
-		if ((ret = ynode_append(ld, n, kid)) < 0)
-			return ret;
-	}
-}
-
-// Builds the node that starts with `ev` (owned by the caller).
-static int ld_node(struct ld *ld, yaml_event_t *ev, unsigned depth, struct ynode **out)
-{
-	unsigned line = (unsigned)ev->start_mark.line + 1,
-		 col = (unsigned)ev->start_mark.column + 1;
-	struct ynode *n;
-	int ret;
-
-	*out = NULL;
-	if (depth > YNODE_MAX_DEPTH)
-		return ld_err_at(ld, line, col, NULL, "nesting is too deep (more than %u levels)",
-			YNODE_MAX_DEPTH);
-	switch (ev->type) {
-	case YAML_ALIAS_EVENT:
-		return ld_err_at(ld, line, col, NULL,
-			"aliases (*%s) are not supported; repeat the value instead",
-			(const char *)ev->data.alias.anchor);
-	case YAML_SCALAR_EVENT:
-		if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length) != NULL)
-			return ld_err_at(ld, line, col, NULL, "NUL characters are not allowed");
-		if ((n = ynode_new(ld, YNODE_SCALAR, &ev->start_mark)) == NULL)
-			return ld->err ? ld->err->code : -ENOMEM;
-		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-		n->len = ev->data.scalar.length;
-		if ((n->str = strndup((const char *)ev->data.scalar.value, n->len)) == NULL) {
-			ynode_free(n);
-			return err_set(ld->err, -ENOMEM, "", "%s: out of memory", ld->name);
-		}
-		*out = n;
-		return 0;
-	case YAML_SEQUENCE_START_EVENT:
-	case YAML_MAPPING_START_EVENT: {
-		bool seq = ev->type == YAML_SEQUENCE_START_EVENT;
-
-		if ((n = ynode_new(ld, seq ? YNODE_SEQ : YNODE_MAP, &ev->start_mark)) == NULL)
-			return ld->err ? ld->err->code : -ENOMEM;
-		ret = ld_collection(
-			ld, n, seq ? YAML_SEQUENCE_END_EVENT : YAML_MAPPING_END_EVENT, depth);
-		if (ret < 0) {
-			ynode_free(n);
-			return ret;
-		}
-		*out = n;
-		return 0;
-	}
-	default:
-		return ld_err_at(ld, line, col, NULL, "unexpected YAML event %d", (int)ev->type);
-	}
-}
-
-// Parses the whole stream: no document (empty file) gives *root NULL; two documents are an error.
-static int ld_tree(struct ld *ld, struct ynode **root)
-{
-	yaml_event_t ev;
-	int ret;
-
-	*root = NULL;
-	if ((ret = ld_next(ld, &ev)) < 0) // STREAM-START
-		return ret;
-	yaml_event_delete(&ev);
-	if ((ret = ld_next(ld, &ev)) < 0)
-		return ret;
-	if (ev.type == YAML_STREAM_END_EVENT) {
-		yaml_event_delete(&ev);
-		return 0;
-	}
-	yaml_event_delete(&ev); // DOCUMENT-START
-	if ((ret = ld_next(ld, &ev)) < 0)
-		return ret;
-	ret = ld_node(ld, &ev, 0, root);
-	yaml_event_delete(&ev);
-	if (ret < 0)
-		return ret;
-	if ((ret = ld_next(ld, &ev)) < 0) // DOCUMENT-END
-		goto err_root;
-	yaml_event_delete(&ev);
-	if ((ret = ld_next(ld, &ev)) < 0)
-		goto err_root;
-	if (ev.type != YAML_STREAM_END_EVENT) {
-		ret = ld_err_at(ld, (unsigned)ev.start_mark.line + 1,
-			(unsigned)ev.start_mark.column + 1, NULL,
-			"only one YAML document is allowed in the configuration");
-		yaml_event_delete(&ev);
-		goto err_root;
-	}
-	yaml_event_delete(&ev);
-	return 0;
-err_root:
-	ynode_free(*root);
-	*root = NULL;
-	return ret;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Typed values
-
-// Appends s to out (size bytes, NUL-terminated), truncating.
-static void str_append(char *out, size_t size, size_t *o, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (*o + 1 >= size)
-		return;
-	if (n > size - 1 - *o)
-		n = size - 1 - *o;
-	memcpy(out + *o, s, n);
-	*o += n;
-	out[*o] = '\0';
-}
-
-// Joins a path prefix and a key ("cpu" + "worker-cores"), or an index ("bridges" + 0). Paths
-// only label messages: a very long (unknown) key is truncated on purpose.
-static void path_key(char *out, size_t size, const char *prefix, const char *key)
-{
-	size_t o = 0;
-
-	out[0] = '\0';
-	str_append(out, size, &o, prefix);
-	if (*prefix != '\0')
-		str_append(out, size, &o, ".");
-	str_append(out, size, &o, key);
-}
-
-static void path_idx(char *out, size_t size, const char *prefix, unsigned i)
-{
-	char idx[16];
-	size_t o = 0;
-
-	snprintf(idx, sizeof(idx), "[%u]", i);
-	out[0] = '\0';
-	str_append(out, size, &o, prefix);
-	str_append(out, size, &o, idx);
-}
-
-static int ld_scalar(struct ld *ld, const struct ynode *n, const char *path, const char *expected)
-{
-	char got[80];
-
-	if (n->type != YNODE_SCALAR || ynode_is_null(n))
-		return ld_err(ld, n, path, "expected %s, got %s", expected,
-			ynode_got(n, got, sizeof(got)));
-	return 0;
-}
-
-static bool str_is_int(const char *s)
-{
-	if (*s == '-')
-		s++;
-	if (*s == '\0')
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
-static int ld_int(struct ld *ld, const struct ynode *n, const char *path, long long min,
-	long long max, long long *out)
-{
-	char expected[80], got[80];
-	long long v;
-	int ret;
-
-	snprintf(expected, sizeof(expected), "an integer %lld..%lld", min, max);
-	if ((ret = ld_scalar(ld, n, path, expected)) < 0)
-		return ret;
-	if (!str_is_int(n->str))
-		return ld_err(ld, n, path, "expected %s, got %s", expected,
-			ynode_got(n, got, sizeof(got)));
-	errno = 0;
-	v = strtoll(n->str, NULL, 10);
-	if (errno == ERANGE || v < min || v > max)
-		return ld_err(
-			ld, n, path, "%s is out of range, expected %lld..%lld", n->str, min, max);
-	*out = v;
-	return 0;
-}
-
-static int ld_uint(struct ld *ld, const struct ynode *n, const char *path, unsigned min,
-	unsigned max, unsigned *out)
-{
-	long long v;
-	int ret;
-
-	if ((ret = ld_int(ld, n, path, min, max, &v)) < 0)
-		return ret;
-	*out = (unsigned)v;
-	return 0;
-}
-
-static int ld_bool(struct ld *ld, const struct ynode *n, const char *path, bool *out)
-{
-	static const char *const yes[] = {"true", "yes", "on"},
-				 *const no[] = {"false", "no", "off"};
-	char got[80];
-
-	if (n->type == YNODE_SCALAR) {
-		for (unsigned i = 0; i < ARRAY_SIZE(yes); i++) {
-			if (strcasecmp(n->str, yes[i]) == 0) {
-				*out = true;
-				return 0;
-			}
-			if (strcasecmp(n->str, no[i]) == 0) {
-				*out = false;
-				return 0;
-			}
-		}
-	}
-	return ld_err(
-		ld, n, path, "expected true or false, got %s", ynode_got(n, got, sizeof(got)));
-}
-
-// One of `names` (case-insensitive); *out = its index.
-static int ld_enum(struct ld *ld, const struct ynode *n, const char *path, const char *const *names,
-	unsigned n_names, unsigned *out)
-{
-	char expected[160] = "", got[80];
-	size_t o = 0;
-
-	if (n->type == YNODE_SCALAR) {
-		for (unsigned i = 0; i < n_names; i++) {
-			if (strcasecmp(n->str, names[i]) == 0) {
-				*out = i;
-				return 0;
-			}
-		}
-	}
-	for (unsigned i = 0; i < n_names && o < sizeof(expected); i++)
-		o += (size_t)snprintf(expected + o, sizeof(expected) - o, "%s%s",
-			i == 0 ? "" : (i + 1 == n_names ? " or " : ", "), names[i]);
-	return ld_err(ld, n, path, "expected %s, got %s", expected, ynode_got(n, got, sizeof(got)));
-}
-
-static int ld_strdup(struct ld *ld, const struct ynode *n, char **out)
-{
-	char *s = strdup(n->str);
-
-	if (s == NULL)
-		return err_set(ld->err, -ENOMEM, "", "%s: out of memory", ld->name);
-	free(*out);
-	*out = s;
-	return 0;
-}
-
-static int ld_abs_path(
-	struct ld *ld, const struct ynode *n, const char *path, size_t max, char **out)
-{
-	char got[80];
-	int ret;
-
-	if ((ret = ld_scalar(ld, n, path, "an absolute path")) < 0)
-		return ret;
-	if (n->str[0] != '/')
-		return ld_err(ld, n, path, "expected an absolute path (starting with /), got %s",
-			ynode_got(n, got, sizeof(got)));
-	if (n->len >= max)
-		return ld_err(
-			ld, n, path, "path is too long (%zu bytes, max %zu)", n->len, max - 1);
-	return ld_strdup(ld, n, out);
-}
-
-static int ld_size(struct ld *ld, const struct ynode *n, const char *path, size_t *out)
-{
-	char got[80];
-	int ret;
-
-	if ((ret = ld_scalar(ld, n, path, "a size like 512M or 1G")) < 0)
-		return ret;
-	ret = config_parse_size(n->str, out);
-	if (ret == -ERANGE)
-		return ld_err(ld, n, path, "size %s is too large", n->str);
-	if (ret < 0)
-		return ld_err(ld, n, path,
-			"expected a size in bytes with an optional K, M or G suffix (like 512M), "
-			"got %s",
-			ynode_got(n, got, sizeof(got)));
-	return 0;
-}
-
-// Names of bridges, ports and option keys: letters, digits and "-_.:", not starting with '-'.
-static bool name_is_valid(const char *s)
-{
-	if (*s == '\0' || *s == '-')
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && strchr("-_.:", *s) == NULL)
-			return false;
-	return true;
-}
-
-static int ld_name(struct ld *ld, const struct ynode *n, const char *path, const char *what,
-	size_t max, char **out)
-{
-	char got[80];
-
-	// A plain `null` is the word here, not YAML's null: `type: null` names the null driver.
-	if (n->type != YNODE_SCALAR || n->len == 0 || (n->plain && strcmp(n->str, "~") == 0))
-		return ld_err(
-			ld, n, path, "expected %s, got %s", what, ynode_got(n, got, sizeof(got)));
-	if (n->len >= max)
-		return ld_err(ld, n, path, "%s is too long (%zu characters, max %zu)",
-			ynode_got(n, got, sizeof(got)), n->len, max - 1);
-	if (!name_is_valid(n->str))
-		return ld_err(ld, n, path,
-			"expected %s made of letters, digits and -_.: (not starting with -), "
-			"got %s",
-			what, ynode_got(n, got, sizeof(got)));
-	return ld_strdup(ld, n, out);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Mappings
-
-// Checks a section value: a mapping (returns 1), or nothing (returns 0, section left at its
-// defaults), anything else an error.
-static int ld_section(struct ld *ld, const struct ynode *n, const char *path, const char *what)
-{
-	char got[80];
-
-	if (ynode_is_null(n))
-		return 0;
-	if (n->type != YNODE_MAP)
-		return ld_err(
-			ld, n, path, "expected %s, got %s", what, ynode_got(n, got, sizeof(got)));
-	return 1;
-}
-
-// Checks key i of a mapping: no duplicate of an earlier key and, when `keys` is given, one of
-// them (typo protection: the message lists the valid keys). Fills `path` with prefix.key.
-static int ld_key(struct ld *ld, const struct ynode *map, unsigned i, const char *prefix,
-	const char *const *keys, unsigned n_keys, char *path, size_t path_size)
-{
-	const struct ynode *k = map->kids[2 * i];
-	char valid[300] = "";
-	size_t o = 0;
-
-	path_key(path, path_size, prefix, k->str);
-	for (unsigned j = 0; j < i; j++) {
-		const struct ynode *prev = map->kids[2 * j];
-
-		if (strcmp(prev->str, k->str) == 0)
-			return ld_err(
-				ld, k, path, "duplicate key (first set at line %u)", prev->line);
-	}
-	if (keys == NULL)
-		return 0;
-	for (unsigned j = 0; j < n_keys; j++)
-		if (strcmp(keys[j], k->str) == 0)
-			return 0;
-	for (unsigned j = 0; j < n_keys && o < sizeof(valid); j++)
-		o += (size_t)snprintf(valid + o, sizeof(valid) - o, "%s%s", j ? ", " : "", keys[j]);
-	return ld_err(ld, k, path, "unknown key, expected one of: %s", valid);
-}
-
-// Options (bridge or port): a mapping of names to scalars, stored as strings.
-static int ld_opts(struct ld *ld, const struct ynode *n, const char *prefix, struct port_kv **out,
-	unsigned *n_out)
-{
-	char path[192], got[80];
-	struct port_kv *kv;
-	unsigned n_kv;
-	int ret;
-
-	if ((ret = ld_section(ld, n, prefix, "a mapping of option names to values")) <= 0)
-		return ret;
-	n_kv = n->n_kids / 2;
-	if (n_kv > PORT_ARGS_MAX)
-		return ld_err(ld, n, prefix, "too many options (%u, max %u)", n_kv, PORT_ARGS_MAX);
-	if (n_kv == 0)
-		return 0;
-	if ((kv = calloc(n_kv, sizeof(*kv))) == NULL)
-		return err_set(ld->err, -ENOMEM, "", "%s: out of memory", ld->name);
-	*out = kv;
-	for (unsigned i = 0; i < n_kv; i++) {
-		const struct ynode *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
-
-		if ((ret = ld_key(ld, n, i, prefix, NULL, 0, path, sizeof(path))) < 0)
-			return ret;
-		if (!name_is_valid(k->str) || k->len > 64)
-			return ld_err(ld, k, path,
-				"expected an option name made of letters, digits and -_.:, got %s",
-				ynode_got(k, got, sizeof(got)));
-		if (v->type != YNODE_SCALAR || ynode_is_null(v) || v->len == 0)
-			return ld_err(ld, v, path,
-				"expected a value (string, number or boolean; write lists as "
-				"\"10,20\"), got %s",
-				ynode_got(v, got, sizeof(got)));
-		if (v->len > CONFIG_MAX_OPT_VALUE)
-			return ld_err(ld, v, path, "value is too long (%zu bytes, max %u)", v->len,
-				CONFIG_MAX_OPT_VALUE);
-		kv[i].key = strdup(k->str);
-		kv[i].value = strdup(v->str);
-		*n_out = i + 1;
-		if (kv[i].key == NULL || kv[i].value == NULL)
-			return err_set(ld->err, -ENOMEM, "", "%s: out of memory", ld->name);
-	}
-	return 0;
-}
 
 // ---------------------------------------------------------------------------------------------
 // CPUs
@@ -845,7 +206,7 @@ static int ld_socket_mode(struct ld *ld, const struct ynode *n, const char *path
 	unsigned v = 0;
 	int ret;
 
-	if ((ret = ld_scalar(ld, n, path, "an octal mode like \"0660\"")) < 0)
+	if ((ret = config_yaml_scalar(ld, n, path, "an octal mode like \"0660\"")) < 0)
 		return ret;
 	// Always octal, with or without the leading 0: a decimal 660 is never what was meant.
 	if (strncasecmp(s, "0o", 2) == 0)
@@ -857,14 +218,14 @@ static int ld_socket_mode(struct ld *ld, const struct ynode *n, const char *path
 			goto bad;
 		v = v * 8 + (unsigned)(*s - '0');
 		if (v > 0777)
-			return ld_err(ld, n, path, "mode %s is out of range, expected 0000..0777",
-				n->str);
+			return config_yaml_err(ld, n, path,
+				"mode %s is out of range, expected 0000..0777", n->str);
 	}
 	ld->cfg->socket_mode = v;
 	return 0;
 bad:
-	return ld_err(ld, n, path, "expected an octal mode like \"0660\", got %s",
-		ynode_got(n, got, sizeof(got)));
+	return config_yaml_err(ld, n, path, "expected an octal mode like \"0660\", got %s",
+		config_yaml_got(n, got, sizeof(got)));
 }
 
 static int ld_socket_group(struct ld *ld, const struct ynode *n, const char *path)
@@ -873,12 +234,12 @@ static int ld_socket_group(struct ld *ld, const struct ynode *n, const char *pat
 	char buf[4096], got[80];
 	int ret;
 
-	if ((ret = ld_scalar(ld, n, path, "a group name")) < 0)
+	if ((ret = config_yaml_scalar(ld, n, path, "a group name")) < 0)
 		return ret;
 	if (getgrnam_r(n->str, &grp, buf, sizeof(buf), &res) != 0 || res == NULL)
-		return ld_err(ld, n, path, "group %s does not exist on this machine",
-			ynode_got(n, got, sizeof(got)));
-	return ld_strdup(ld, n, &ld->cfg->socket_group);
+		return config_yaml_err(ld, n, path, "group %s does not exist on this machine",
+			config_yaml_got(n, got, sizeof(got)));
+	return config_yaml_strdup(ld, n, &ld->cfg->socket_group);
 }
 
 static const char *const daemon_keys[] = {
@@ -898,34 +259,36 @@ static int ld_daemon(struct ld *ld, const struct ynode *map)
 	char path[192], got[80];
 	int ret;
 
-	if ((ret = ld_section(ld, map, "daemon", "a mapping (socket, log-level, ...)")) <= 0)
+	if ((ret = config_yaml_section(ld, map, "daemon", "a mapping (socket, log-level, ...)")) <=
+		0)
 		return ret;
 	for (unsigned i = 0; i < map->n_kids / 2; i++) {
 		const struct ynode *v = map->kids[2 * i + 1];
 		const char *k = map->kids[2 * i]->str;
 
-		if ((ret = ld_key(ld, map, i, "daemon", daemon_keys, ARRAY_SIZE(daemon_keys), path,
-			     sizeof(path))) < 0)
+		if ((ret = config_yaml_key(ld, map, i, "daemon", daemon_keys,
+			     ARRAY_SIZE(daemon_keys), path, sizeof(path))) < 0)
 			return ret;
 		if (strcmp(k, "socket") == 0) {
-			ret = ld_abs_path(ld, v, path, CONFIG_SUN_PATH_MAX, &cfg->socket_path);
+			ret = config_yaml_abs_path(
+				ld, v, path, CONFIG_SUN_PATH_MAX, &cfg->socket_path);
 		} else if (strcmp(k, "socket-group") == 0) {
 			ret = ld_socket_group(ld, v, path);
 		} else if (strcmp(k, "socket-mode") == 0) {
 			ret = ld_socket_mode(ld, v, path);
 		} else if (strcmp(k, "log-level") == 0) {
 			if (v->type != YNODE_SCALAR || log_level_parse(v->str, &cfg->log_level) < 0)
-				ret = ld_err(ld, v, path,
+				ret = config_yaml_err(ld, v, path,
 					"expected err, warn, notice, info or debug, got %s",
-					ynode_got(v, got, sizeof(got)));
+					config_yaml_got(v, got, sizeof(got)));
 		} else if (strcmp(k, "state-dir") == 0) {
-			ret = ld_abs_path(ld, v, path, PATH_MAX - 64, &cfg->state_dir);
+			ret = config_yaml_abs_path(ld, v, path, PATH_MAX - 64, &cfg->state_dir);
 		} else if (strcmp(k, "watchdog-sec") == 0) {
-			ret = ld_uint(ld, v, path, 0, 3600, &cfg->watchdog_sec);
+			ret = config_yaml_uint(ld, v, path, 0, 3600, &cfg->watchdog_sec);
 		} else if (strcmp(k, "rpc-max-clients") == 0) {
-			ret = ld_uint(ld, v, path, 1, 4096, &cfg->rpc_max_clients);
+			ret = config_yaml_uint(ld, v, path, 1, 4096, &cfg->rpc_max_clients);
 		} else if (strcmp(k, "rpc-idle-timeout") == 0) {
-			ret = ld_uint(ld, v, path, 0, 86400, &cfg->rpc_idle_timeout_s);
+			ret = config_yaml_uint(ld, v, path, 0, 86400, &cfg->rpc_idle_timeout_s);
 		}
 		if (ret < 0)
 			return ret;
@@ -945,37 +308,39 @@ static int ld_worker_cores(struct ld *ld, const struct ynode *n, const char *pat
 
 	if (n->type == YNODE_SEQ) {
 		if (n->n_kids > DP_MAX_WORKERS)
-			return ld_err(ld, n, path, "too many worker cores (%u, max %u)", n->n_kids,
-				DP_MAX_WORKERS);
+			return config_yaml_err(ld, n, path, "too many worker cores (%u, max %u)",
+				n->n_kids, DP_MAX_WORKERS);
 		for (unsigned i = 0; i < n->n_kids; i++) {
 			const struct ynode *c = n->kids[i];
 
-			if (c->type != YNODE_SCALAR || !str_is_int(c->str) || c->str[0] == '-' ||
-				c->len > 5)
-				return ld_err(ld, c, path, "%s, got %s", expected,
-					ynode_got(c, got, sizeof(got)));
+			if (c->type != YNODE_SCALAR || !config_yaml_is_int(c->str) ||
+				c->str[0] == '-' || c->len > 5)
+				return config_yaml_err(ld, c, path, "%s, got %s", expected,
+					config_yaml_got(c, got, sizeof(got)));
 			cpus[n_cpus++] = atoi(c->str);
 		}
-	} else if (n->type == YNODE_SCALAR && !ynode_is_null(n)) {
+	} else if (n->type == YNODE_SCALAR && !config_yaml_is_null(n)) {
 		ret = config_parse_cpu_list(n->str, cpus, DP_MAX_WORKERS, &n_cpus);
 		if (ret == -E2BIG)
-			return ld_err(ld, n, path, "too many worker cores in %s (max %u)",
-				ynode_got(n, got, sizeof(got)), DP_MAX_WORKERS);
+			return config_yaml_err(ld, n, path, "too many worker cores in %s (max %u)",
+				config_yaml_got(n, got, sizeof(got)), DP_MAX_WORKERS);
 		if (ret < 0)
-			return ld_err(ld, n, path, "%s, got %s", expected,
-				ynode_got(n, got, sizeof(got)));
+			return config_yaml_err(ld, n, path, "%s, got %s", expected,
+				config_yaml_got(n, got, sizeof(got)));
 	} else {
-		return ld_err(ld, n, path, "%s, got %s", expected, ynode_got(n, got, sizeof(got)));
+		return config_yaml_err(
+			ld, n, path, "%s, got %s", expected, config_yaml_got(n, got, sizeof(got)));
 	}
 	if (n_cpus == 0)
-		return ld_err(ld, n, path, "at least one worker core is needed");
+		return config_yaml_err(ld, n, path, "at least one worker core is needed");
 	for (unsigned i = 0; i < n_cpus; i++) {
 		for (unsigned j = 0; j < i; j++)
 			if (cpus[j] == cpus[i])
-				return ld_err(ld, n, path, "CPU %d is listed twice", cpus[i]);
+				return config_yaml_err(
+					ld, n, path, "CPU %d is listed twice", cpus[i]);
 		if (!cpu_usable(cpus[i])) {
 			cpus_describe(usable, sizeof(usable));
-			return ld_err(ld, n, path,
+			return config_yaml_err(ld, n, path,
 				"CPU %d does not exist or is not available to vswitchd (usable "
 				"CPUs: %s)",
 				cpus[i], usable);
@@ -1005,23 +370,24 @@ static int ld_cpu(struct ld *ld, const struct ynode *map)
 	long long v;
 	int ret;
 
-	if ((ret = ld_section(ld, map, "cpu", "a mapping (worker-cores, control-core, ...)")) <= 0)
+	if ((ret = config_yaml_section(
+		     ld, map, "cpu", "a mapping (worker-cores, control-core, ...)")) <= 0)
 		return ret;
 	for (unsigned i = 0; i < map->n_kids / 2; i++) {
 		const struct ynode *val = map->kids[2 * i + 1];
 		const char *k = map->kids[2 * i]->str;
 
-		if ((ret = ld_key(ld, map, i, "cpu", cpu_keys, ARRAY_SIZE(cpu_keys), path,
+		if ((ret = config_yaml_key(ld, map, i, "cpu", cpu_keys, ARRAY_SIZE(cpu_keys), path,
 			     sizeof(path))) < 0)
 			return ret;
 		if (strcmp(k, "worker-cores") == 0) {
 			ret = ld_worker_cores(ld, val, path);
 		} else if (strcmp(k, "control-core") == 0) {
-			if ((ret = ld_int(ld, val, path, -1, CPU_SETSIZE - 1, &v)) < 0)
+			if ((ret = config_yaml_int(ld, val, path, -1, CPU_SETSIZE - 1, &v)) < 0)
 				return ret;
 			if (v >= 0 && !cpu_usable((int)v)) {
 				cpus_describe(usable, sizeof(usable));
-				return ld_err(ld, val, path,
+				return config_yaml_err(ld, val, path,
 					"CPU %lld does not exist or is not available to vswitchd "
 					"(usable CPUs: %s, or -1 to leave the control thread "
 					"unpinned)",
@@ -1030,14 +396,14 @@ static int ld_cpu(struct ld *ld, const struct ynode *map)
 			dp->control_core = (int)v;
 			ld->control_at = val;
 		} else if (strcmp(k, "idle-sleep-us") == 0) {
-			ret = ld_uint(ld, val, path, 0, 1000000, &dp->idle_sleep_us);
+			ret = config_yaml_uint(ld, val, path, 0, 1000000, &dp->idle_sleep_us);
 		} else if (strcmp(k, "rxq-assign") == 0) {
-			if ((ret = ld_enum(ld, val, path, rxq_assign, ARRAY_SIZE(rxq_assign), &u)) <
-				0)
+			if ((ret = config_yaml_enum(
+				     ld, val, path, rxq_assign, ARRAY_SIZE(rxq_assign), &u)) < 0)
 				return ret;
 			dp->rxq_assign = u == 0 ? DP_RXQ_CYCLES : DP_RXQ_ROUNDROBIN;
 		} else if (strcmp(k, "rebalance-interval") == 0) {
-			ret = ld_uint(ld, val, path, 0, 86400, &dp->rebalance_interval_s);
+			ret = config_yaml_uint(ld, val, path, 0, 86400, &dp->rebalance_interval_s);
 		}
 		if (ret < 0)
 			return ret;
@@ -1053,23 +419,25 @@ static int ld_budget(struct ld *ld, const struct ynode *n, const char *prefix)
 	int ret;
 
 	if (n->type == YNODE_SCALAR)
-		return ld_size(ld, n, prefix, &mem->budget[0]);
-	if ((ret = ld_section(ld, n, prefix,
+		return config_yaml_size(ld, n, prefix, &mem->budget[0]);
+	if ((ret = config_yaml_section(ld, n, prefix,
 		     "a size (node 0) or a mapping of NUMA node to size like {\"0\": 512M}")) <= 0)
 		return ret;
 	for (unsigned i = 0; i < n->n_kids / 2; i++) {
 		const struct ynode *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
 
-		if ((ret = ld_key(ld, n, i, prefix, NULL, 0, path, sizeof(path))) < 0)
+		if ((ret = config_yaml_key(ld, n, i, prefix, NULL, 0, path, sizeof(path))) < 0)
 			return ret;
-		if (!str_is_int(k->str) || k->str[0] == '-' || k->len > 3 ||
+		if (!config_yaml_is_int(k->str) || k->str[0] == '-' || k->len > 3 ||
 			(node = atoll(k->str)) >= MEM_MAX_NUMA)
-			return ld_err(ld, k, path, "expected a NUMA node number 0..%d, got %s",
-				MEM_MAX_NUMA - 1, ynode_got(k, got, sizeof(got)));
+			return config_yaml_err(ld, k, path,
+				"expected a NUMA node number 0..%d, got %s", MEM_MAX_NUMA - 1,
+				config_yaml_got(k, got, sizeof(got)));
 		for (unsigned j = 0; j < i; j++)
 			if (atoll(n->kids[2 * j]->str) == node)
-				return ld_err(ld, k, path, "NUMA node %lld is given twice", node);
-		if ((ret = ld_size(ld, v, path, &mem->budget[node])) < 0)
+				return config_yaml_err(
+					ld, k, path, "NUMA node %lld is given twice", node);
+		if ((ret = config_yaml_size(ld, v, path, &mem->budget[node])) < 0)
 			return ret;
 	}
 	return 0;
@@ -1094,17 +462,18 @@ static int ld_memory(struct ld *ld, const struct ynode *map)
 	unsigned u;
 	int ret;
 
-	if ((ret = ld_section(ld, map, "memory", "a mapping (iova-mode, page-size, ...)")) <= 0)
+	if ((ret = config_yaml_section(
+		     ld, map, "memory", "a mapping (iova-mode, page-size, ...)")) <= 0)
 		return ret;
 	for (unsigned i = 0; i < map->n_kids / 2; i++) {
 		const struct ynode *v = map->kids[2 * i + 1];
 		const char *k = map->kids[2 * i]->str;
 
-		if ((ret = ld_key(ld, map, i, "memory", memory_keys, ARRAY_SIZE(memory_keys), path,
-			     sizeof(path))) < 0)
+		if ((ret = config_yaml_key(ld, map, i, "memory", memory_keys,
+			     ARRAY_SIZE(memory_keys), path, sizeof(path))) < 0)
 			return ret;
 		if (strcmp(k, "iova-mode") == 0) {
-			if ((ret = ld_enum(ld, v, path, iova, ARRAY_SIZE(iova), &u)) < 0)
+			if ((ret = config_yaml_enum(ld, v, path, iova, ARRAY_SIZE(iova), &u)) < 0)
 				return ret;
 			cfg->mem.iova_mode = u == 0 ? MEM_IOVA_AUTO
 				: u == 1            ? MEM_IOVA_VA
@@ -1117,19 +486,21 @@ static int ld_memory(struct ld *ld, const struct ynode *map)
 				(size == (2u << 20) || size == (1u << 30))) {
 				cfg->mem.page_size = size;
 			} else {
-				ret = ld_err(ld, v, path, "expected auto, 2M or 1G, got %s",
-					ynode_got(v, got, sizeof(got)));
+				ret = config_yaml_err(ld, v, path,
+					"expected auto, 2M or 1G, got %s",
+					config_yaml_got(v, got, sizeof(got)));
 			}
 		} else if (strcmp(k, "hugepage-budget") == 0) {
 			ret = ld_budget(ld, v, path);
 		} else if (strcmp(k, "require-hugepages") == 0) {
-			ret = ld_bool(ld, v, path, &cfg->mem.require_hugepages);
+			ret = config_yaml_bool(ld, v, path, &cfg->mem.require_hugepages);
 		} else if (strcmp(k, "packet-buffers") == 0) {
-			ret = ld_uint(ld, v, path, 1024, 4u << 20, &cfg->dp.n_pkts);
+			ret = config_yaml_uint(ld, v, path, 1024, 4u << 20, &cfg->dp.n_pkts);
 		} else if (strcmp(k, "max-mtu") == 0) {
-			ret = ld_uint(ld, v, path, 68, 9000, &cfg->dp.max_mtu);
+			ret = config_yaml_uint(ld, v, path, 68, 9000, &cfg->dp.max_mtu);
 		} else if (strcmp(k, "buffer-cache") == 0) {
-			ret = ld_uint(ld, v, path, 0, MEMPOOL_CACHE_MAX, &cfg->dp.pkt_cache);
+			ret = config_yaml_uint(
+				ld, v, path, 0, MEMPOOL_CACHE_MAX, &cfg->dp.pkt_cache);
 		}
 		if (ret < 0)
 			return ret;
@@ -1155,7 +526,7 @@ static int ld_port_unique(
 			if (port == self || port->name == NULL)
 				continue;
 			if (strcmp(port->name, self->name) == 0)
-				return ld_err(ld, at, path,
+				return config_yaml_err(ld, at, path,
 					"duplicate port name \"%s\" (already declared at line %u "
 					"in bridge %s); port names are unique across bridges",
 					self->name, port->line, br->name ? br->name : "?");
@@ -1172,42 +543,44 @@ static int ld_port(
 	int ret;
 
 	if (map->type != YNODE_MAP)
-		return ld_err(ld, map, prefix,
+		return config_yaml_err(ld, map, prefix,
 			"expected a port (a mapping with name, type and options), got %s",
-			ynode_got(map, got, sizeof(got)));
+			config_yaml_got(map, got, sizeof(got)));
 	port->line = map->line;
 	port->col = map->col;
 	for (unsigned i = 0; i < map->n_kids / 2; i++) {
 		const struct ynode *v = map->kids[2 * i + 1];
 		const char *k = map->kids[2 * i]->str;
 
-		if ((ret = ld_key(ld, map, i, prefix, port_keys, ARRAY_SIZE(port_keys), path,
-			     sizeof(path))) < 0)
+		if ((ret = config_yaml_key(ld, map, i, prefix, port_keys, ARRAY_SIZE(port_keys),
+			     path, sizeof(path))) < 0)
 			return ret;
 		if (strcmp(k, "name") == 0) {
-			ret = ld_name(ld, v, path, "a port name", PORT_NAME_MAX, &port->name);
+			ret = config_yaml_name(
+				ld, v, path, "a port name", PORT_NAME_MAX, &port->name);
 			name_at = v;
 		} else if (strcmp(k, "type") == 0) {
-			ret = ld_name(ld, v, path, "a port type like af_packet", 32, &port->type);
+			ret = config_yaml_name(
+				ld, v, path, "a port type like af_packet", 32, &port->type);
 			port->type_line = v->line;
 			port->type_col = v->col;
 		} else if (strcmp(k, "options") == 0) {
-			ret = ld_opts(ld, v, path, &port->opts, &port->n_opts);
+			ret = config_yaml_opts(ld, v, path, &port->opts, &port->n_opts);
 		}
 		if (ret < 0)
 			return ret;
 	}
 	if (port->name == NULL) {
-		path_key(path, sizeof(path), prefix, "name");
-		return ld_err(ld, map, path, "missing required key \"name\" in this port");
+		config_yaml_path_key(path, sizeof(path), prefix, "name");
+		return config_yaml_err(ld, map, path, "missing required key \"name\" in this port");
 	}
 	if (port->type == NULL) {
-		path_key(path, sizeof(path), prefix, "type");
-		return ld_err(ld, map, path,
+		config_yaml_path_key(path, sizeof(path), prefix, "type");
+		return config_yaml_err(ld, map, path,
 			"missing required key \"type\" in port %s (af_packet, tap, null, ...)",
 			port->name);
 	}
-	path_key(path, sizeof(path), prefix, "name");
+	config_yaml_path_key(path, sizeof(path), prefix, "name");
 	return ld_port_unique(ld, name_at, path, port);
 }
 
@@ -1219,21 +592,23 @@ static int ld_ports(
 	char path[192], got[80];
 	int ret;
 
-	if (ynode_is_null(n))
+	if (config_yaml_is_null(n))
 		return 0;
 	if (n->type != YNODE_SEQ)
-		return ld_err(ld, n, prefix, "expected a list of ports (- name: p1 ...), got %s",
-			ynode_got(n, got, sizeof(got)));
+		return config_yaml_err(ld, n, prefix,
+			"expected a list of ports (- name: p1 ...), got %s",
+			config_yaml_got(n, got, sizeof(got)));
 	for (unsigned b = 0; b < cfg->n_bridges; b++)
 		total += cfg->bridges[b].n_ports;
 	if (total + n->n_kids > PORT_MAX)
-		return ld_err(ld, n, prefix, "too many ports (max %u in all bridges)", PORT_MAX);
+		return config_yaml_err(
+			ld, n, prefix, "too many ports (max %u in all bridges)", PORT_MAX);
 	if (n->n_kids == 0)
 		return 0;
 	if ((br->ports = calloc(n->n_kids, sizeof(*br->ports))) == NULL)
 		return err_set(ld->err, -ENOMEM, "", "%s: out of memory", ld->name);
 	for (unsigned i = 0; i < n->n_kids; i++) {
-		path_idx(path, sizeof(path), prefix, i);
+		config_yaml_path_idx(path, sizeof(path), prefix, i);
 		br->n_ports = i + 1; // counted before parsing so that config_free sees it
 		if ((ret = ld_port(ld, n->kids[i], path, &br->ports[i])) < 0)
 			return ret;
@@ -1250,13 +625,13 @@ static int ld_flows(
 	struct flow_spec *spec;
 	int ret = 0;
 
-	if (ynode_is_null(n))
+	if (config_yaml_is_null(n))
 		return 0;
 	if (n->type != YNODE_SEQ)
-		return ld_err(ld, n, prefix,
+		return config_yaml_err(ld, n, prefix,
 			"expected a list of flow rules (- \"priority=10,ip actions=normal\" ...), "
 			"got %s",
-			ynode_got(n, got, sizeof(got)));
+			config_yaml_got(n, got, sizeof(got)));
 	if (n->n_kids == 0)
 		return 0;
 	if ((br->flows = calloc(n->n_kids, sizeof(*br->flows))) == NULL ||
@@ -1266,11 +641,11 @@ static int ld_flows(
 		const struct ynode *f = n->kids[i];
 		struct err perr = {0};
 
-		path_idx(path, sizeof(path), prefix, i);
-		if ((ret = ld_scalar(ld, f, path, "a flow rule string")) < 0)
+		config_yaml_path_idx(path, sizeof(path), prefix, i);
+		if ((ret = config_yaml_scalar(ld, f, path, "a flow rule string")) < 0)
 			break;
 		if (flow_parse(f->str, f->len, FLOW_PARSE_ADD, spec, &perr) < 0) {
-			ret = ld_err(ld, f, path, "invalid flow: %s", perr.msg);
+			ret = config_yaml_err(ld, f, path, "invalid flow: %s", perr.msg);
 			break;
 		}
 		br->n_flows = i + 1; // counted before the copy so that config_free sees it
@@ -1291,23 +666,24 @@ static int ld_bridge(
 	int ret;
 
 	if (map->type != YNODE_MAP)
-		return ld_err(ld, map, prefix,
+		return config_yaml_err(ld, map, prefix,
 			"expected a bridge (a mapping with name, options, ports and flows), got %s",
-			ynode_got(map, got, sizeof(got)));
+			config_yaml_got(map, got, sizeof(got)));
 	br->line = map->line;
 	br->col = map->col;
 	for (unsigned i = 0; i < map->n_kids / 2; i++) {
 		const struct ynode *v = map->kids[2 * i + 1];
 		const char *k = map->kids[2 * i]->str;
 
-		if ((ret = ld_key(ld, map, i, prefix, bridge_keys, ARRAY_SIZE(bridge_keys), path,
-			     sizeof(path))) < 0)
+		if ((ret = config_yaml_key(ld, map, i, prefix, bridge_keys, ARRAY_SIZE(bridge_keys),
+			     path, sizeof(path))) < 0)
 			return ret;
 		if (strcmp(k, "name") == 0) {
-			ret = ld_name(ld, v, path, "a bridge name", DP_BRIDGE_NAME_MAX, &br->name);
+			ret = config_yaml_name(
+				ld, v, path, "a bridge name", DP_BRIDGE_NAME_MAX, &br->name);
 			name_at = v;
 		} else if (strcmp(k, "options") == 0) {
-			ret = ld_opts(ld, v, path, &br->opts, &br->n_opts);
+			ret = config_yaml_opts(ld, v, path, &br->opts, &br->n_opts);
 		} else if (strcmp(k, "ports") == 0) {
 			ret = ld_ports(ld, v, path, br);
 		} else if (strcmp(k, "flows") == 0) {
@@ -1316,12 +692,13 @@ static int ld_bridge(
 		if (ret < 0)
 			return ret;
 	}
-	path_key(path, sizeof(path), prefix, "name");
+	config_yaml_path_key(path, sizeof(path), prefix, "name");
 	if (br->name == NULL)
-		return ld_err(ld, map, path, "missing required key \"name\" in this bridge");
+		return config_yaml_err(
+			ld, map, path, "missing required key \"name\" in this bridge");
 	for (const struct config_bridge *o = ld->cfg->bridges; o < br; o++)
 		if (strcmp(o->name, br->name) == 0)
-			return ld_err(ld, name_at, path,
+			return config_yaml_err(ld, name_at, path,
 				"duplicate bridge name \"%s\" (first declared at line %u)",
 				br->name, o->line);
 	return 0;
@@ -1333,21 +710,21 @@ static int ld_bridges(struct ld *ld, const struct ynode *n)
 	char path[64], got[80];
 	int ret;
 
-	if (ynode_is_null(n))
+	if (config_yaml_is_null(n))
 		return 0;
 	if (n->type != YNODE_SEQ)
-		return ld_err(ld, n, "bridges",
+		return config_yaml_err(ld, n, "bridges",
 			"expected a list of bridges (- name: br0 ...), got %s",
-			ynode_got(n, got, sizeof(got)));
+			config_yaml_got(n, got, sizeof(got)));
 	if (n->n_kids > CONFIG_MAX_BRIDGES)
-		return ld_err(ld, n, "bridges", "too many bridges (%u, max %u)", n->n_kids,
+		return config_yaml_err(ld, n, "bridges", "too many bridges (%u, max %u)", n->n_kids,
 			CONFIG_MAX_BRIDGES);
 	if (n->n_kids == 0)
 		return 0;
 	if ((cfg->bridges = calloc(n->n_kids, sizeof(*cfg->bridges))) == NULL)
 		return err_set(ld->err, -ENOMEM, "", "%s: out of memory", ld->name);
 	for (unsigned i = 0; i < n->n_kids; i++) {
-		path_idx(path, sizeof(path), "bridges", i);
+		config_yaml_path_idx(path, sizeof(path), "bridges", i);
 		cfg->n_bridges = i + 1;
 		if ((ret = ld_bridge(ld, n->kids[i], path, &cfg->bridges[i])) < 0)
 			return ret;
@@ -1363,18 +740,18 @@ static int ld_root(struct ld *ld, const struct ynode *root)
 	char path[192], got[80];
 	int ret;
 
-	if (root == NULL || ynode_is_null(root))
+	if (root == NULL || config_yaml_is_null(root))
 		return 0; // empty file: every default
 	if (root->type != YNODE_MAP)
-		return ld_err(ld, root, NULL,
+		return config_yaml_err(ld, root, NULL,
 			"expected a mapping with the sections daemon, cpu, memory and bridges at "
 			"the top level, got %s",
-			ynode_got(root, got, sizeof(got)));
+			config_yaml_got(root, got, sizeof(got)));
 	for (unsigned i = 0; i < root->n_kids / 2; i++) {
 		const struct ynode *v = root->kids[2 * i + 1];
 		const char *k = root->kids[2 * i]->str;
 
-		if ((ret = ld_key(ld, root, i, "", top_keys, ARRAY_SIZE(top_keys), path,
+		if ((ret = config_yaml_key(ld, root, i, "", top_keys, ARRAY_SIZE(top_keys), path,
 			     sizeof(path))) < 0)
 			return ret;
 		if (strcmp(k, "daemon") == 0)
@@ -1393,7 +770,7 @@ static int ld_root(struct ld *ld, const struct ynode *root)
 		for (unsigned i = 0; i < dp->n_workers; i++) {
 			if (dp->worker_cores[i] != dp->control_core)
 				continue;
-			return ld_err(ld, ld->control_at, "cpu.control-core",
+			return config_yaml_err(ld, ld->control_at, "cpu.control-core",
 				"CPU %d is also a worker core%s; a worker never yields its core, "
 				"choose another control core or -1",
 				dp->control_core,
@@ -1465,18 +842,11 @@ int config_load_buf(
 		ret = err_set(ld.err, -ENOMEM, "", "%s: out of memory", ld.name);
 		goto out;
 	}
-	if (!yaml_parser_initialize(&ld.parser)) {
-		ret = err_set(ld.err, -ENOMEM, "", "%s: out of memory", ld.name);
-		goto out;
-	}
-	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)buf, len);
-	ret = ld_tree(&ld, &root);
-	yaml_parser_delete(&ld.parser);
-	if (ret < 0)
+	if ((ret = config_yaml_parse(&ld, &root)) < 0)
 		goto out;
 	ret = ld_root(&ld, root);
 out:
-	ynode_free(root);
+	config_yaml_free(root);
 	if (ret < 0)
 		config_free(cfg);
 	return ret;

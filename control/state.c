@@ -1,31 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
-// Persistence of run-time bridges/ports (state.json, atomic writes, corrupt files moved aside) and
-// the three-way merge with the YAML `bridges:` section, applied to the datapath. See state.h.
+// Run-time bridges/ports (state.h): pending objects, the three-way merge with the YAML `bridges:`
+// section, its application to the datapath and when to save. state.json itself (format, atomic
+// writes, corrupt files moved aside) is state_file.c.
 #include "control/state.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "control/loop.h"
+#include "control/state_internal.h"
 #include "dataplane/dp.h"
 #include "dataplane/flow_parse.h"
 #include "dataplane/flow_table.h"
 #include "dataplane/log.h"
 
 LOG_MODULE("state");
-
-#define STATE_TMP_PREFIX STATE_FILE_NAME ".tmp-"
-#define STATE_MAX_FILE_SIZE (64u << 20)
-#define STATE_MAX_OPT_VALUE 4096
 
 static struct {
 	bool inited;
@@ -45,17 +39,10 @@ static struct {
 	void *flow_timer; // pending delayed save (state_flows_changed)
 } st;
 
-static void (*pre_rename_hook)(const char *tmp_path);
-
-void state_set_pre_rename_hook(void (*fn)(const char *tmp_path))
-{
-	pre_rename_hook = fn;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Bridge lists
 
-static struct config_bridge *br_find(const struct config_bridge *b, unsigned n, const char *name)
+struct config_bridge *state_br_find(const struct config_bridge *b, unsigned n, const char *name)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (strcmp(b[i].name, name) == 0)
@@ -64,7 +51,7 @@ static struct config_bridge *br_find(const struct config_bridge *b, unsigned n, 
 }
 
 // Port names are global: finds the port and the bridge holding it.
-static const struct config_port *port_find(const struct config_bridge *b, unsigned n,
+const struct config_port *state_port_find(const struct config_bridge *b, unsigned n,
 	const char *name, const struct config_bridge **br)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -171,7 +158,7 @@ static int list_add_port(struct config_bridge *br, const char *name, const char 
 }
 
 // Appends a copy of a flow rule text to br.
-static int list_add_flow(struct config_bridge *br, const char *text)
+int state_list_add_flow(struct config_bridge *br, const char *text)
 {
 	char **nf = realloc(br->flows, (br->n_flows + 1) * sizeof(*nf));
 
@@ -189,7 +176,7 @@ static int list_add_flows(struct config_bridge *br, char *const *flows, unsigned
 	int ret;
 
 	for (unsigned i = 0; i < n; i++) {
-		if ((ret = list_add_flow(br, flows[i])) < 0)
+		if ((ret = state_list_add_flow(br, flows[i])) < 0)
 			return ret;
 	}
 	return 0;
@@ -303,7 +290,7 @@ static bool fidx_same(const struct fidx *a, const struct fidx *b)
 static const struct config_bridge *br_find_c(
 	const struct config_bridge *b, unsigned n, const char *name)
 {
-	return b != NULL ? br_find(b, n, name) : NULL;
+	return b != NULL ? state_br_find(b, n, name) : NULL;
 }
 
 // The flows of bridge `out` after the three-way merge, each rule on its own (as ports are).
@@ -322,9 +309,9 @@ static int merge_flows(const struct config_bridge *sb, const struct config_bridg
 		const struct fidx *np = flows_find(&N, S.e[i].ident);
 
 		if (fidx_same(op, np)) // unchanged in the file: run time wins
-			ret = list_add_flow(out, S.e[i].canon);
+			ret = state_list_add_flow(out, S.e[i].canon);
 		else if (np != NULL)
-			ret = list_add_flow(out, np->canon); // edited in the file
+			ret = state_list_add_flow(out, np->canon); // edited in the file
 		// else: removed from the file
 	}
 	for (unsigned i = 0; i < N.n && ret == 0; i++) {
@@ -333,7 +320,7 @@ static int merge_flows(const struct config_bridge *sb, const struct config_bridg
 		// Unchanged in the file and absent at run time: deleted at run time.
 		if (fidx_same(flows_find(&O, N.e[i].ident), &N.e[i]))
 			continue;
-		ret = list_add_flow(out, N.e[i].canon);
+		ret = state_list_add_flow(out, N.e[i].canon);
 	}
 out:
 	flows_free(&S);
@@ -350,7 +337,7 @@ out:
 static int merge_place(struct config_bridge **out, unsigned *n_out, const struct config_port *p,
 	const struct config_bridge *pbr, bool from_file)
 {
-	struct config_bridge *tb = br_find(*out, *n_out, pbr->name);
+	struct config_bridge *tb = state_br_find(*out, *n_out, pbr->name);
 	int ret;
 
 	if (tb == NULL) {
@@ -373,10 +360,11 @@ int state_merge(const struct config_bridge *state, unsigned n_state,
 
 	// Bridges (their options only; ports are objects of their own below).
 	for (unsigned i = 0; i < n_state; i++) {
-		const struct config_bridge *s = &state[i], *nb = br_find(new_file, n_new, s->name);
+		const struct config_bridge *s = &state[i],
+					   *nb = state_br_find(new_file, n_new, s->name);
 		const struct config_bridge *pick;
 
-		pick = bridge_equal(br_find(old_file, n_old, s->name), nb) ? s : nb;
+		pick = bridge_equal(state_br_find(old_file, n_old, s->name), nb) ? s : nb;
 		if (pick &&
 			(ret = list_add_bridge(
 				 &res, &n_res, pick->name, pick->opts, pick->n_opts)) < 0)
@@ -385,10 +373,10 @@ int state_merge(const struct config_bridge *state, unsigned n_state,
 	for (unsigned i = 0; i < n_new; i++) {
 		const struct config_bridge *nb = &new_file[i];
 
-		if (br_find(state, n_state, nb->name) != NULL)
+		if (state_br_find(state, n_state, nb->name) != NULL)
 			continue;
 		// Unchanged in the file and absent at run time: deleted at run time.
-		if (bridge_equal(br_find(old_file, n_old, nb->name), nb))
+		if (bridge_equal(state_br_find(old_file, n_old, nb->name), nb))
 			continue;
 		if ((ret = list_add_bridge(&res, &n_res, nb->name, nb->opts, nb->n_opts)) < 0)
 			goto err;
@@ -399,8 +387,8 @@ int state_merge(const struct config_bridge *state, unsigned n_state,
 			const struct config_port *sp = &state[i].ports[p], *op, *np;
 			const struct config_bridge *obr = NULL, *nbr = NULL;
 
-			op = port_find(old_file, n_old, sp->name, &obr);
-			np = port_find(new_file, n_new, sp->name, &nbr);
+			op = state_port_find(old_file, n_old, sp->name, &obr);
+			np = state_port_find(new_file, n_new, sp->name, &nbr);
 			if (port_equal(op, obr, np, nbr))
 				ret = merge_place(&res, &n_res, sp, &state[i], false);
 			else if (np != NULL)
@@ -414,9 +402,9 @@ int state_merge(const struct config_bridge *state, unsigned n_state,
 			const struct config_port *np = &new_file[i].ports[p], *op;
 			const struct config_bridge *obr = NULL;
 
-			if (port_find(state, n_state, np->name, NULL) != NULL)
+			if (state_port_find(state, n_state, np->name, NULL) != NULL)
 				continue;
-			op = port_find(old_file, n_old, np->name, &obr);
+			op = state_port_find(old_file, n_old, np->name, &obr);
 			if (port_equal(op, obr, np, &new_file[i]))
 				continue;
 			if ((ret = merge_place(&res, &n_res, np, &new_file[i], true)) < 0)
@@ -441,453 +429,6 @@ err:
 }
 
 // ---------------------------------------------------------------------------------------------
-// state.json
-
-void state_data_free(struct state_data *d)
-{
-	config_bridges_free(d->bridges, d->n_bridges);
-	config_bridges_free(d->file_bridges, d->n_file_bridges);
-	memset(d, 0, sizeof(*d));
-}
-
-static json_t *opts_to_json(const struct port_kv *kv, unsigned n)
-{
-	json_t *o = json_object();
-
-	for (unsigned i = 0; o != NULL && i < n; i++) {
-		if (json_object_set_new(o, kv[i].key, json_string(kv[i].value)) < 0) {
-			json_decref(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
-// NULL on allocation failure. json_pack steals "o" references even when it fails.
-static json_t *bridges_to_json(const struct config_bridge *b, unsigned n)
-{
-	json_t *arr = json_array();
-
-	for (unsigned i = 0; arr != NULL && i < n; i++) {
-		json_t *ports = json_array(), *br;
-
-		for (unsigned p = 0; ports != NULL && p < b[i].n_ports; p++) {
-			const struct config_port *port = &b[i].ports[p];
-			json_t *jp = json_pack("{s:s, s:s, s:o}", "name", port->name, "type",
-				port->type, "options", opts_to_json(port->opts, port->n_opts));
-
-			if (json_array_append_new(ports, jp) < 0) {
-				json_decref(ports);
-				ports = NULL;
-			}
-		}
-		br = json_pack("{s:s, s:o, s:o}", "name", b[i].name, "options",
-			opts_to_json(b[i].opts, b[i].n_opts), "ports", ports);
-		if (br != NULL && b[i].n_flows > 0) {
-			json_t *flows = json_array();
-
-			for (unsigned f = 0; flows != NULL && f < b[i].n_flows; f++) {
-				if (json_array_append_new(flows, json_string(b[i].flows[f])) < 0) {
-					json_decref(flows);
-					flows = NULL;
-				}
-			}
-			if (json_object_set_new(br, "flows", flows) < 0) {
-				json_decref(br);
-				br = NULL;
-			}
-		}
-		if (json_array_append_new(arr, br) < 0) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	}
-	return arr;
-}
-
-// Shape errors in a state file: "FILE: bridges[0].ports[1].type: expected a string".
-static int __printf(4, 5)
-	sf_err(struct err *err, const char *path, const char *where, const char *fmt, ...)
-{
-	char what[300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return err_set(err, -EINVAL, where, "%s: %s: %s", path, where, what);
-}
-
-static int opts_from_json(json_t *o, const char *path, const char *where, struct port_kv **out,
-	unsigned *n_out, struct err *err)
-{
-	const char *key;
-	json_t *v;
-	unsigned i = 0;
-
-	*out = NULL;
-	*n_out = 0;
-	if (o == NULL)
-		return 0;
-	if (!json_is_object(o))
-		return sf_err(err, path, where, "expected an object of option strings");
-	if (json_object_size(o) > PORT_ARGS_MAX)
-		return sf_err(err, path, where, "too many options (max %u)", PORT_ARGS_MAX);
-	if (json_object_size(o) == 0)
-		return 0;
-	if ((*out = calloc(json_object_size(o), sizeof(**out))) == NULL)
-		return err_set(err, -ENOMEM, "", "%s: out of memory", path);
-	json_object_foreach(o, key, v) {
-		if (*key == '\0' || !json_is_string(v) || json_string_length(v) == 0 ||
-			json_string_length(v) > STATE_MAX_OPT_VALUE)
-			return sf_err(err, path, where,
-				"option \"%.64s\": expected a non-empty string value", key);
-		(*out)[i].key = strdup(key);
-		(*out)[i].value = strdup(json_string_value(v));
-		*n_out = ++i;
-		if ((*out)[i - 1].key == NULL || (*out)[i - 1].value == NULL)
-			return err_set(err, -ENOMEM, "", "%s: out of memory", path);
-	}
-	return 0;
-}
-
-static int name_from_json(
-	json_t *v, size_t max, const char *path, const char *where, struct err *err)
-{
-	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= max)
-		return sf_err(err, path, where,
-			"expected a non-empty string of less than %zu bytes", max);
-	return 0;
-}
-
-// "flows": [rule text, ...], each checked by the flow parser.
-static int flows_from_json(
-	json_t *arr, const char *path, const char *where, struct config_bridge *br, struct err *err)
-{
-	struct flow_spec *spec;
-	char fwhere[128];
-	json_t *v;
-	size_t i;
-	int ret = 0;
-
-	if (arr == NULL)
-		return 0;
-	if (!json_is_array(arr) || json_array_size(arr) > FLOW_TABLE_MAX_RULES)
-		return sf_err(err, path, where,
-			"flows: expected an array of at most %u rule strings",
-			FLOW_TABLE_MAX_RULES);
-	if ((spec = malloc(sizeof(*spec))) == NULL)
-		return err_set(err, -ENOMEM, "", "%s: out of memory", path);
-	json_array_foreach(arr, i, v) {
-		struct err perr = {0};
-
-		snprintf(fwhere, sizeof(fwhere), "%s.flows[%zu]", where, i);
-		if (!json_is_string(v)) {
-			ret = sf_err(err, path, fwhere, "expected a rule string");
-			break;
-		}
-		if (flow_parse(json_string_value(v), json_string_length(v), FLOW_PARSE_ADD, spec,
-			    &perr) < 0) {
-			ret = sf_err(err, path, fwhere, "invalid flow: %s", perr.msg);
-			break;
-		}
-		if ((ret = list_add_flow(br, json_string_value(v))) < 0) {
-			ret = err_set(err, -ENOMEM, "", "%s: out of memory", path);
-			break;
-		}
-	}
-	free(spec);
-	return ret;
-}
-
-static int bridges_from_json(json_t *arr, const char *path, const char *key,
-	struct config_bridge **out, unsigned *n_out, struct err *err)
-{
-	char where[96];
-	size_t i;
-	json_t *jb;
-	int ret;
-
-	*out = NULL;
-	*n_out = 0;
-	if (!json_is_array(arr))
-		return sf_err(err, path, key, "expected an array of bridges");
-	if (json_array_size(arr) == 0)
-		return 0;
-	if ((*out = calloc(json_array_size(arr), sizeof(**out))) == NULL)
-		return err_set(err, -ENOMEM, "", "%s: out of memory", path);
-	json_array_foreach(arr, i, jb) {
-		struct config_bridge *br = &(*out)[i];
-		json_t *name = NULL, *opts = NULL, *ports = NULL, *flows = NULL, *jp;
-		size_t p;
-
-		*n_out = (unsigned)i + 1;
-		snprintf(where, sizeof(where), "%s[%zu]", key, i);
-		if (json_unpack(jb, "{s:o, s?o, s?o, s?o !}", "name", &name, "options", &opts,
-			    "ports", &ports, "flows", &flows) < 0)
-			return sf_err(err, path, where,
-				"expected an object with name, options, ports and flows only");
-		if ((ret = name_from_json(name, DP_BRIDGE_NAME_MAX, path, where, err)) < 0)
-			return ret;
-		if (br_find(*out, (unsigned)i, json_string_value(name)) != NULL)
-			return sf_err(err, path, where, "duplicate bridge name \"%s\"",
-				json_string_value(name));
-		if ((br->name = strdup(json_string_value(name))) == NULL)
-			return err_set(err, -ENOMEM, "", "%s: out of memory", path);
-		if ((ret = opts_from_json(opts, path, where, &br->opts, &br->n_opts, err)) < 0)
-			return ret;
-		if ((ret = flows_from_json(flows, path, where, br, err)) < 0)
-			return ret;
-		if (ports == NULL)
-			continue;
-		if (!json_is_array(ports) || json_array_size(ports) > PORT_MAX)
-			return sf_err(err, path, where,
-				"ports: expected an array of at most %u ports", PORT_MAX);
-		if (json_array_size(ports) == 0)
-			continue;
-		if ((br->ports = calloc(json_array_size(ports), sizeof(*br->ports))) == NULL)
-			return err_set(err, -ENOMEM, "", "%s: out of memory", path);
-		json_array_foreach(ports, p, jp) {
-			struct config_port *port = &br->ports[p];
-			json_t *pname = NULL, *type = NULL, *popts = NULL;
-
-			snprintf(where, sizeof(where), "%s[%zu].ports[%zu]", key, i, p);
-			if (json_unpack(jp, "{s:o, s:o, s?o !}", "name", &pname, "type", &type,
-				    "options", &popts) < 0)
-				return sf_err(err, path, where,
-					"expected an object with name, type and options only");
-			if ((ret = name_from_json(pname, PORT_NAME_MAX, path, where, err)) < 0 ||
-				(ret = name_from_json(type, 64, path, where, err)) < 0)
-				return ret;
-			if (port_find(*out, (unsigned)i + 1, json_string_value(pname), NULL) !=
-				NULL)
-				return sf_err(err, path, where, "duplicate port name \"%s\"",
-					json_string_value(pname));
-			br->n_ports = (unsigned)p + 1; // counted once checked, for the free
-			port->name = strdup(json_string_value(pname));
-			port->type = strdup(json_string_value(type));
-			if (port->name == NULL || port->type == NULL)
-				return err_set(err, -ENOMEM, "", "%s: out of memory", path);
-			if ((ret = opts_from_json(
-				     popts, path, where, &port->opts, &port->n_opts, err)) < 0)
-				return ret;
-		}
-	}
-	return 0;
-}
-
-int state_file_read(const char *path, struct state_data *d, struct err *err)
-{
-	json_t *root = NULL, *bridges = NULL, *file_bridges = NULL;
-	json_error_t jerr;
-	struct stat sb;
-	int version = 0, fd, ret;
-
-	memset(d, 0, sizeof(*d));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		ret = -errno;
-		if (ret == -ENOENT)
-			return ret;
-		return err_set(err, ret, "", "%s: cannot open: %s", path, strerror(-ret));
-	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > STATE_MAX_FILE_SIZE) {
-		ret = err_set(err, -EINVAL, "", "%s: not a regular file of at most %u bytes", path,
-			STATE_MAX_FILE_SIZE);
-		goto out;
-	}
-	if ((root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-		ret = err_set(err, -EINVAL, "", "%s: line %d, column %d: invalid JSON: %s", path,
-			jerr.line, jerr.column, jerr.text);
-		goto out;
-	}
-	if (json_unpack(root, "{s:i, s:o, s:o !}", "version", &version, "bridges", &bridges,
-		    "file_bridges", &file_bridges) < 0) {
-		ret = err_set(err, -EINVAL, "",
-			"%s: expected an object with version, bridges and "
-			"file_bridges only",
-			path);
-		goto out;
-	}
-	if (version != STATE_VERSION) {
-		ret = err_set(err, -EINVAL, "version",
-			"%s: version %d is not supported (this "
-			"vswitchd reads version %d)",
-			path, version, STATE_VERSION);
-		goto out;
-	}
-	if ((ret = bridges_from_json(bridges, path, "bridges", &d->bridges, &d->n_bridges, err)) <
-		0)
-		goto out;
-	ret = bridges_from_json(
-		file_bridges, path, "file_bridges", &d->file_bridges, &d->n_file_bridges, err);
-out:
-	json_decref(root);
-	close(fd);
-	if (ret < 0)
-		state_data_free(d);
-	return ret;
-}
-
-// mkdir -p; the last component gets 0750 (it holds the run-time configuration).
-static int mkdir_p(const char *dir, struct err *err)
-{
-	char buf[PATH_MAX];
-	struct stat sb;
-
-	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
-		return err_set(err, -ENAMETOOLONG, "state-dir", "state-dir %s: path too long", dir);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return err_set(err, -errno, "state-dir",
-				"state-dir %s: cannot create %s: %s", dir, buf, strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-		return err_set(err, -errno, "state-dir", "state-dir %s: cannot create: %s", dir,
-			strerror(errno));
-	if (stat(dir, &sb) < 0)
-		return err_set(err, -errno, "state-dir", "state-dir %s: %s", dir, strerror(errno));
-	if (!S_ISDIR(sb.st_mode))
-		return err_set(err, -ENOTDIR, "state-dir", "state-dir %s: not a directory", dir);
-	if (access(dir, W_OK | X_OK) < 0)
-		return err_set(err, -errno, "state-dir", "state-dir %s: not writable: %s", dir,
-			strerror(errno));
-	return 0;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int state_file_write(const char *dir, const struct state_data *d, struct err *err)
-{
-	char tmp[PATH_MAX], final[PATH_MAX];
-	json_t *root;
-	char *text = NULL;
-	int fd = -1, dfd, ret;
-
-	if ((ret = mkdir_p(dir, err)) < 0)
-		return ret;
-	if (snprintf(final, sizeof(final), "%s/%s", dir, STATE_FILE_NAME) >= (int)sizeof(final) ||
-		snprintf(tmp, sizeof(tmp), "%s/%sXXXXXX", dir, STATE_TMP_PREFIX) >=
-			(int)sizeof(tmp))
-		return err_set(err, -ENAMETOOLONG, "state-dir", "state-dir %s: path too long", dir);
-	root = json_pack("{s:i, s:o, s:o}", "version", STATE_VERSION, "bridges",
-		bridges_to_json(d->bridges, d->n_bridges), "file_bridges",
-		bridges_to_json(d->file_bridges, d->n_file_bridges));
-	if (root == NULL || (text = json_dumps(root, JSON_INDENT(2))) == NULL) {
-		json_decref(root);
-		return err_set(err, -ENOMEM, "", "%s: out of memory", final);
-	}
-	json_decref(root);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		ret = err_set(err, -errno, "", "%s: cannot create a temporary file: %s", dir,
-			strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, 0640) < 0 || (ret = write_all(fd, text, strlen(text))) < 0 ||
-		(ret = write_all(fd, "\n", 1)) < 0 || fsync(fd) < 0) {
-		ret = ret < 0 ? ret : -errno;
-		err_set(err, ret, "", "%s: cannot write: %s", tmp, strerror(-ret));
-		goto err_tmp;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		ret = err_set(err, -errno, "", "%s: cannot write: %s", tmp, strerror(errno));
-		goto err_tmp;
-	}
-	fd = -1;
-	if (pre_rename_hook != NULL)
-		pre_rename_hook(tmp);
-	if (rename(tmp, final) < 0) {
-		ret = err_set(err, -errno, "", "%s: cannot rename to %s: %s", tmp, final,
-			strerror(errno));
-		goto err_tmp;
-	}
-	// The rename is durable only once the directory entry is on disk.
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) < 0) {
-		ret = err_set(
-			err, -errno, "", "%s: cannot sync the directory: %s", dir, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		goto out;
-	}
-	close(dfd);
-	ret = 0;
-	goto out;
-err_tmp:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-out:
-	free(text);
-	return ret;
-}
-
-// Renames an unreadable state file to state.json.corrupt-<UTC time>[-N], never replacing one.
-static int move_aside(const char *path, char *aside, size_t size)
-{
-	char stamp[32];
-	struct tm tm;
-	time_t now = time(NULL);
-
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	for (unsigned n = 0; n < 100; n++) {
-		int r;
-
-		if (n == 0)
-			r = snprintf(aside, size, "%s.corrupt-%s", path, stamp);
-		else
-			r = snprintf(aside, size, "%s.corrupt-%s-%u", path, stamp, n);
-		if (r >= (int)size)
-			return -ENAMETOOLONG;
-		if (renameat2(AT_FDCWD, path, AT_FDCWD, aside, RENAME_NOREPLACE) == 0)
-			return 0;
-		if (errno == EEXIST)
-			continue;
-		if (errno != EINVAL && errno != ENOSYS)
-			return -errno;
-		// File system without RENAME_NOREPLACE: check, then rename (single writer: us).
-		if (access(aside, F_OK) == 0)
-			continue;
-		return rename(path, aside) < 0 ? -errno : 0;
-	}
-	return -EEXIST;
-}
-
-// Removes temporary files left by a save that was interrupted before its rename.
-static void remove_stale_tmp(const char *dir)
-{
-	struct dirent *de;
-	DIR *dh = opendir(dir);
-
-	if (dh == NULL)
-		return;
-	while ((de = readdir(dh)) != NULL) {
-		if (strncmp(de->d_name, STATE_TMP_PREFIX, strlen(STATE_TMP_PREFIX)) != 0)
-			continue;
-		if (unlinkat(dirfd(dh), de->d_name, 0) == 0)
-			LOG(NOTICE, "removed %s/%s left by an interrupted save", dir, de->d_name);
-	}
-	closedir(dh);
-}
-
-// ---------------------------------------------------------------------------------------------
 // Datapath side
 
 struct snap_ctx {
@@ -901,7 +442,7 @@ static void snap_flow(void *arg, const struct flow_rule_info *ri)
 	struct snap_ctx *s = arg;
 
 	if (s->ret == 0)
-		s->ret = list_add_flow(&s->b[s->n - 1], ri->text);
+		s->ret = state_list_add_flow(&s->b[s->n - 1], ri->text);
 }
 
 static void snap_bridge(const struct dp_bridge_conf *br, void *arg)
@@ -920,7 +461,7 @@ static void snap_port(const struct dp_port_conf *p, void *arg)
 	struct snap_ctx *s = arg;
 	struct config_bridge *br;
 
-	if (s->ret != 0 || (br = br_find(s->b, s->n, p->bridge)) == NULL)
+	if (s->ret != 0 || (br = state_br_find(s->b, s->n, p->bridge)) == NULL)
 		return;
 	s->ret = list_add_port(br, p->name, p->type, p->opts, p->n_opts);
 }
@@ -956,7 +497,7 @@ static int state_current(const struct config_bridge *snap, unsigned n_snap,
 	for (unsigned i = 0; i < st.n_pend_br; i++) {
 		const struct config_bridge *pb = &st.pend_br[i];
 
-		if (br_find(res, n_res, pb->name) == NULL &&
+		if (state_br_find(res, n_res, pb->name) == NULL &&
 			((ret = list_add_bridge(&res, &n_res, pb->name, pb->opts, pb->n_opts)) <
 					0 ||
 				(ret = list_add_flows(&res[n_res - 1], pb->flows, pb->n_flows)) <
@@ -965,12 +506,12 @@ static int state_current(const struct config_bridge *snap, unsigned n_snap,
 	}
 	for (unsigned i = 0; i < st.n_pend_ports; i++) {
 		const struct config_bridge *pb = &st.pend_ports[i];
-		struct config_bridge *tb = br_find(res, n_res, pb->name);
+		struct config_bridge *tb = state_br_find(res, n_res, pb->name);
 
 		for (unsigned p = 0; tb != NULL && p < pb->n_ports; p++) {
 			const struct config_port *pp = &pb->ports[p];
 
-			if (port_find(res, n_res, pp->name, NULL) != NULL)
+			if (state_port_find(res, n_res, pp->name, NULL) != NULL)
 				continue;
 			if ((ret = list_add_port(tb, pp->name, pp->type, pp->opts, pp->n_opts)) < 0)
 				goto err;
@@ -996,14 +537,14 @@ static int pending_set(const struct config_bridge *want, unsigned n_want,
 		const struct config_bridge *wb = &want[i];
 		struct config_bridge *tb = NULL;
 
-		if (br_find(snap, n_snap, wb->name) == NULL &&
+		if (state_br_find(snap, n_snap, wb->name) == NULL &&
 			((ret = list_add_bridge(&br, &n_br, wb->name, wb->opts, wb->n_opts)) < 0 ||
 				(ret = list_add_flows(&br[n_br - 1], wb->flows, wb->n_flows)) < 0))
 			goto err;
 		for (unsigned p = 0; p < wb->n_ports; p++) {
 			const struct config_port *wp = &wb->ports[p];
 
-			if (port_find(snap, n_snap, wp->name, NULL) != NULL)
+			if (state_port_find(snap, n_snap, wp->name, NULL) != NULL)
 				continue;
 			if (tb == NULL) {
 				ret = list_add_bridge(&ports, &n_ports, wb->name, NULL, 0);
@@ -1279,7 +820,7 @@ static void apply_deletions(const struct config_bridge *want, unsigned n_want,
 			const struct config_port *sp = &snap[i].ports[p], *wp;
 			const struct config_bridge *wbr = NULL;
 
-			wp = port_find(want, n_want, sp->name, &wbr);
+			wp = state_port_find(want, n_want, sp->name, &wbr);
 			if (wp != NULL && strcmp(wbr->name, snap[i].name) == 0 &&
 				strcmp(wp->type, sp->type) == 0)
 				continue;
@@ -1295,7 +836,7 @@ static void apply_deletions(const struct config_bridge *want, unsigned n_want,
 		}
 	}
 	for (unsigned i = 0; i < n_snap; i++) {
-		const struct config_bridge *wb = br_find(want, n_want, snap[i].name);
+		const struct config_bridge *wb = state_br_find(want, n_want, snap[i].name);
 
 		if (wb != NULL && bridge_equal(wb, &snap[i]))
 			continue;
@@ -1359,7 +900,7 @@ static void apply_bridge_adds(const struct config_bridge *want, unsigned n_want,
 	for (unsigned i = 0; i < n_want; i++) {
 		const struct config_bridge *wb = &want[i];
 
-		if (br_find(snap, n_snap, wb->name) != NULL)
+		if (state_br_find(snap, n_snap, wb->name) != NULL)
 			continue;
 		err_clear(&err);
 		opts_describe(wb->opts, wb->n_opts, desc, sizeof(desc));
@@ -1383,13 +924,13 @@ static void apply_ports(const struct config_bridge *want, unsigned n_want,
 	for (unsigned i = 0; i < n_want; i++) {
 		const struct config_bridge *wb = &want[i];
 
-		if (br_find(snap, n_snap, wb->name) == NULL)
+		if (state_br_find(snap, n_snap, wb->name) == NULL)
 			continue; // could not be added: listed already, retried with its ports
 		for (unsigned p = 0; p < wb->n_ports; p++) {
 			const struct config_port *wp = &wb->ports[p], *sp;
 			const struct config_bridge *sbr = NULL;
 
-			sp = port_find(snap, n_snap, wp->name, &sbr);
+			sp = state_port_find(snap, n_snap, wp->name, &sbr);
 			if (sp != NULL) {
 				// Same bridge and type (else deleted above, or deletion failed).
 				if (strcmp(sbr->name, wb->name) != 0 ||
@@ -1417,7 +958,7 @@ static void apply_flows_dump(void *arg, const struct flow_rule_info *ri)
 {
 	struct config_bridge *b = arg;
 
-	if (list_add_flow(b, ri->text) < 0)
+	if (state_list_add_flow(b, ri->text) < 0)
 		b->line = 1; // marks the allocation failure for the caller
 }
 
@@ -1572,7 +1113,7 @@ int state_init(const char *state_dir, struct err *err)
 	int ret;
 
 	state_fini();
-	if ((ret = mkdir_p(state_dir, err)) < 0)
+	if ((ret = state_file_mkdir(state_dir, err)) < 0)
 		return ret;
 	st.dir = strdup(state_dir);
 	if (st.dir == NULL || asprintf(&st.path, "%s/%s", state_dir, STATE_FILE_NAME) < 0) {
@@ -1580,7 +1121,7 @@ int state_init(const char *state_dir, struct err *err)
 		state_fini();
 		return err_set(err, -ENOMEM, "", "state: out of memory");
 	}
-	remove_stale_tmp(state_dir);
+	state_file_remove_stale_tmp(state_dir);
 	ret = state_file_read(st.path, &d, &rerr);
 	if (ret == -ENOMEM) {
 		state_fini();
@@ -1601,7 +1142,7 @@ int state_init(const char *state_dir, struct err *err)
 		LOG(INFO, "no %s yet: starting from the configuration file only", st.path);
 	} else {
 		// Never refuse to start and never lose the file: move it aside for a human.
-		if ((ret = move_aside(st.path, aside, sizeof(aside))) == 0) {
+		if ((ret = state_file_move_aside(st.path, aside, sizeof(aside))) == 0) {
 			LOG(ERR,
 				"%s; moved it to %s and continuing from the configuration "
 				"file only",

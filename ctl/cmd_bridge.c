@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "control/rpc_proto.h"
+#include "ctl/print.h"
 #include "ctl/table.h"
 #include "ctl/vsctl.h"
 
@@ -27,10 +28,8 @@ static void show_port(FILE *out, const json_t *port)
 {
 	json_t *rxq = json_object_get(port, "n_rxq"), *txq = json_object_get(port, "n_txq");
 	json_t *link = json_object_get(port, "link");
-	char *name = table_format_value(json_object_get(port, "name"));
 
-	fprintf(out, "    Port %s\n", name != NULL ? name : "?");
-	free(name);
+	print_value(out, "    Port ", json_object_get(port, "name"), "\n");
 	// A port that is only named vanished from port.list between the two calls.
 	if (json_object_size(port) <= 1)
 		return;
@@ -127,9 +126,7 @@ static int bridge_show(struct vsctl_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	json_array_foreach(json_object_get(tree, "bridges"), i, br) {
-		char *name = table_format_value(json_object_get(br, "name"));
-		fprintf(ctx->out, "Bridge %s\n", name != NULL ? name : "?");
-		free(name);
+		print_value(ctx->out, "Bridge ", json_object_get(br, "name"), "\n");
 		show_line(ctx->out, 4, "options", json_object_get(br, "options"));
 		json_array_foreach(json_object_get(br, "ports"), j, port)
 			show_port(ctx->out, port);
@@ -143,7 +140,7 @@ out:
 
 static int bridge_add(struct vsctl_ctx *ctx, int argc, char **argv)
 {
-	json_t *opts = NULL, *params, *result = NULL;
+	json_t *opts = NULL, *params;
 	int ret;
 
 	if ((ret = vsctl_name_check(ctx, "bridge", argv[0])) < 0)
@@ -152,50 +149,26 @@ static int bridge_add(struct vsctl_ctx *ctx, int argc, char **argv)
 		return ret;
 	if ((params = vsctl_pack(ctx, "{s:s, s:o*}", "name", argv[0], "options", opts)) == NULL)
 		return -EINVAL;
-	ret = vsctl_call_tolerate(ctx, "bridge.add", params, &result,
-		vsctl_opt(ctx, "--may-exist") ? RPC_E_EXISTS : 0);
-	if (ret >= 0 && ctx->json)
-		ret = vsctl_print_json(ctx, result != NULL ? result : json_null());
-	json_decref(result);
-	return ret < 0 ? ret : 0;
+	return print_ack(
+		ctx, "bridge.add", params, vsctl_opt(ctx, "--may-exist") ? RPC_E_EXISTS : 0);
 }
 
 static int bridge_del(struct vsctl_ctx *ctx, int argc, char **argv)
 {
-	json_t *params, *result = NULL;
+	json_t *params;
 	int ret;
 
 	if ((ret = vsctl_name_check(ctx, "bridge", argv[0])) < 0)
 		return ret;
 	if ((params = vsctl_pack(ctx, "{s:s}", "name", argv[0])) == NULL)
 		return -EINVAL;
-	ret = vsctl_call_tolerate(ctx, "bridge.del", params, &result,
-		vsctl_opt(ctx, "--if-exists") ? RPC_E_NOT_FOUND : 0);
-	if (ret >= 0 && ctx->json)
-		ret = vsctl_print_json(ctx, result != NULL ? result : json_null());
-	json_decref(result);
-	return ret < 0 ? ret : 0;
+	return print_ack(
+		ctx, "bridge.del", params, vsctl_opt(ctx, "--if-exists") ? RPC_E_NOT_FOUND : 0);
 }
 
 static int bridge_list(struct vsctl_ctx *ctx, int argc, char **argv)
 {
-	json_t *brs = NULL;
-	int ret;
-
-	if ((ret = vsctl_call(ctx, "bridge.list", NULL, &brs)) < 0)
-		return ret;
-	if (!json_is_array(brs)) {
-		ret = vsctl_bad_result(ctx, "bridge.list", "the result is not an array");
-		goto out;
-	}
-	if (ctx->json) {
-		ret = vsctl_print_json(ctx, brs);
-		goto out;
-	}
-	ret = vsctl_print_names(ctx, "bridge.list", brs);
-out:
-	json_decref(brs);
-	return ret;
+	return print_result(ctx, "bridge.list", NULL, JSON_ARRAY, print_names, "bridge.list");
 }
 
 const struct vsctl_command bridge_commands[] = {

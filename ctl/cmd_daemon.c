@@ -2,11 +2,9 @@
 // vsctl daemon-wide commands: version, log-level, reload and the raw `rpc` call. Maps to
 // daemon.version, log.set, config.reload and any method.
 #include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "control/rpc_proto.h"
-#include "ctl/table.h"
+#include "ctl/print.h"
 #include "ctl/vsctl.h"
 
 static int daemon_version(struct vsctl_ctx *ctx, int argc, char **argv)
@@ -33,10 +31,8 @@ static int daemon_version(struct vsctl_ctx *ctx, int argc, char **argv)
 	if (ctx->json) {
 		ret = vsctl_print_json(ctx, result);
 	} else {
-		char *v = table_format_value(json_object_get(result, "version"));
-		fprintf(ctx->out, "vswitchd %s, RPC API %.0f.%.0f\n", v != NULL ? v : "?", major,
-			minor);
-		free(v);
+		print_value(ctx->out, "vswitchd ", json_object_get(result, "version"), "");
+		fprintf(ctx->out, ", RPC API %.0f.%.0f\n", major, minor);
 	}
 	// Same major: compatible (minor versions only add). Say so when it is not the case.
 	if (ret >= 0 && major != RPC_API_MAJOR)
@@ -51,18 +47,12 @@ out:
 
 static int daemon_log_level(struct vsctl_ctx *ctx, int argc, char **argv)
 {
-	json_t *params, *result = NULL;
-	int ret;
+	json_t *params;
 
 	// The daemon owns the list of level names (and says which ones it accepts).
 	if ((params = vsctl_pack(ctx, "{s:s}", "level", argv[0])) == NULL)
 		return -EINVAL;
-	if ((ret = vsctl_call(ctx, "log.set", params, &result)) < 0)
-		return ret;
-	if (ctx->json)
-		ret = vsctl_print_json(ctx, result);
-	json_decref(result);
-	return ret;
+	return print_ack(ctx, "log.set", params, 0);
 }
 
 static int daemon_reload(struct vsctl_ctx *ctx, int argc, char **argv)
@@ -84,11 +74,8 @@ static int daemon_reload(struct vsctl_ctx *ctx, int argc, char **argv)
 	}
 	if (json_array_size(changes) == 0)
 		fprintf(ctx->out, "configuration unchanged\n");
-	json_array_foreach(changes, i, c) {
-		char *s = table_format_value(c);
-		fprintf(ctx->out, "%s\n", s != NULL ? s : "?");
-		free(s);
-	}
+	json_array_foreach(changes, i, c)
+		print_value(ctx->out, "", c, "\n");
 out:
 	json_decref(result);
 	return ret;

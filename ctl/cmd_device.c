@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ctl/table.h"
+#include "ctl/print.h"
 #include "ctl/vsctl.h"
 
 static const char *const device_sections[][2] = {
@@ -44,23 +44,12 @@ static void device_line(struct vsctl_ctx *ctx, const json_t *d)
 	fprintf(ctx->out, "\n");
 }
 
-static int device_status(struct vsctl_ctx *ctx)
+static int device_status_print(struct vsctl_ctx *ctx, json_t *result, void *arg)
 {
-	json_t *result = NULL, *d;
 	bool printed = false;
+	json_t *d;
 	size_t i;
-	int ret;
 
-	if ((ret = vsctl_call(ctx, "device.status", NULL, &result)) < 0)
-		return ret;
-	if (!json_is_array(result)) {
-		ret = vsctl_bad_result(ctx, "device.status", "the result is not an array");
-		goto out;
-	}
-	if (ctx->json) {
-		ret = vsctl_print_json(ctx, result);
-		goto out;
-	}
 	if (json_array_size(result) == 0)
 		fprintf(ctx->out, "No network PCI devices.\n");
 	for (size_t s = 0; s < VSCTL_ARRAY_SIZE(device_sections); s++) {
@@ -80,9 +69,12 @@ static int device_status(struct vsctl_ctx *ctx)
 			device_line(ctx, d);
 		}
 	}
-out:
-	json_decref(result);
-	return ret;
+	return 0;
+}
+
+static int device_status(struct vsctl_ctx *ctx)
+{
+	return print_result(ctx, "device.status", NULL, JSON_ARRAY, device_status_print, NULL);
 }
 
 static int device_bind(struct vsctl_ctx *ctx, const char *dev, const char *driver)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/print.h"
 #include "ctl/table.h"
 #include "ctl/vsctl.h"
 
@@ -26,7 +27,7 @@ static int fdb_cmp(const void *a, const void *b)
 	return strcmp(mx, my);
 }
 
-static int fdb_show(struct vsctl_ctx *ctx, int argc, char **argv)
+static int fdb_show_print(struct vsctl_ctx *ctx, json_t *entries, void *arg)
 {
 	static const struct table_col cols[] = {
 		{"PORT", TABLE_LEFT},
@@ -34,26 +35,11 @@ static int fdb_show(struct vsctl_ctx *ctx, int argc, char **argv)
 		{"MAC", TABLE_LEFT},
 		{"AGE", TABLE_RIGHT},
 	};
-	json_t *params, *entries = NULL, **sorted = NULL;
-	struct table *t = NULL;
-	size_t n;
+	size_t n = json_array_size(entries);
+	json_t **sorted = NULL;
+	struct table *t;
 	int ret;
 
-	if ((ret = vsctl_name_check(ctx, "bridge", argv[0])) < 0)
-		return ret;
-	if ((params = vsctl_pack(ctx, "{s:s}", "bridge", argv[0])) == NULL)
-		return -EINVAL;
-	if ((ret = vsctl_call(ctx, "fdb.show", params, &entries)) < 0)
-		return ret;
-	if (!json_is_array(entries)) {
-		ret = vsctl_bad_result(ctx, "fdb.show", "the result is not an array");
-		goto out;
-	}
-	if (ctx->json) {
-		ret = vsctl_print_json(ctx, entries);
-		goto out;
-	}
-	n = json_array_size(entries);
 	if ((t = table_create(cols, VSCTL_ARRAY_SIZE(cols))) == NULL ||
 		(n > 0 && (sorted = malloc(n * sizeof(*sorted))) == NULL)) {
 		ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
@@ -70,18 +56,28 @@ static int fdb_show(struct vsctl_ctx *ctx, int argc, char **argv)
 		table_cell_json(t, json_object_get(sorted[i], "mac"));
 		table_cell_json(t, json_object_get(sorted[i], "age"));
 	}
-	if ((ret = table_print(t, ctx->out, 0)) < 0)
-		ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
+	ret = print_table(ctx, t, 0);
 out:
 	free(sorted);
 	table_destroy(t);
-	json_decref(entries);
 	return ret;
+}
+
+static int fdb_show(struct vsctl_ctx *ctx, int argc, char **argv)
+{
+	json_t *params;
+	int ret;
+
+	if ((ret = vsctl_name_check(ctx, "bridge", argv[0])) < 0)
+		return ret;
+	if ((params = vsctl_pack(ctx, "{s:s}", "bridge", argv[0])) == NULL)
+		return -EINVAL;
+	return print_result(ctx, "fdb.show", params, JSON_ARRAY, fdb_show_print, NULL);
 }
 
 static int fdb_flush(struct vsctl_ctx *ctx, int argc, char **argv)
 {
-	json_t *params, *result = NULL;
+	json_t *params;
 	int ret;
 
 	if ((ret = vsctl_name_check(ctx, "bridge", argv[0])) < 0 ||
@@ -91,33 +87,19 @@ static int fdb_flush(struct vsctl_ctx *ctx, int argc, char **argv)
 		ctx, "{s:s, s:s*}", "bridge", argv[0], "port", argc == 2 ? argv[1] : NULL);
 	if (params == NULL)
 		return -EINVAL;
-	if ((ret = vsctl_call(ctx, "fdb.flush", params, &result)) < 0)
-		return ret;
-	if (ctx->json)
-		ret = vsctl_print_json(ctx, result);
-	json_decref(result);
-	return ret;
+	return print_ack(ctx, "fdb.flush", params, 0);
 }
 
 static int fdb_stats(struct vsctl_ctx *ctx, int argc, char **argv)
 {
-	json_t *params, *result = NULL;
+	json_t *params;
 	int ret;
 
 	if ((ret = vsctl_name_check(ctx, "bridge", argv[0])) < 0)
 		return ret;
 	if ((params = vsctl_pack(ctx, "{s:s}", "bridge", argv[0])) == NULL)
 		return -EINVAL;
-	if ((ret = vsctl_call(ctx, "fdb.stats", params, &result)) < 0)
-		return ret;
-	if (!json_is_object(result))
-		ret = vsctl_bad_result(ctx, "fdb.stats", "the result is not an object");
-	else if (ctx->json)
-		ret = vsctl_print_json(ctx, result);
-	else if (table_print_object(ctx->out, 0, result) < 0)
-		ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
-	json_decref(result);
-	return ret;
+	return print_result(ctx, "fdb.stats", params, JSON_OBJECT, print_object, NULL);
 }
 
 const struct vsctl_command fdb_commands[] = {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl/table.h"
+#include "ctl/print.h"
 #include "ctl/vsctl.h"
 
 #define FLOW_CHUNK 2000 // rules per flow.add call (keeps requests far below 1 MiB)
@@ -160,28 +160,13 @@ static int cmd_mod_flows(struct vsctl_ctx *ctx, int argc, char **argv)
 		"modified");
 }
 
-static int cmd_dump_flows(struct vsctl_ctx *ctx, int argc, char **argv)
+// arg: the bridge name.
+static int dump_flows_print(struct vsctl_ctx *ctx, json_t *flows, void *arg)
 {
-	json_t *params, *flows = NULL, *f;
+	const char *bridge = arg;
+	json_t *f;
 	size_t i;
-	int ret;
 
-	if ((ret = vsctl_name_check(ctx, "bridge", argv[0])) < 0)
-		return ret;
-	params = vsctl_pack(ctx, "{s:s, s:s*, s:b}", "bridge", argv[0], "flow",
-		argc > 1 ? argv[1] : NULL, "strict", vsctl_opt(ctx, "--strict"));
-	if (params == NULL)
-		return -EINVAL;
-	if ((ret = vsctl_call(ctx, "flow.dump", params, &flows)) < 0)
-		return ret;
-	if (!json_is_array(flows)) {
-		ret = vsctl_bad_result(ctx, "flow.dump", "the result is not an array");
-		goto out;
-	}
-	if (ctx->json) {
-		ret = vsctl_print_json(ctx, flows);
-		goto out;
-	}
 	// ovs-ofctl's layout: counters first, then the rule as it would be added.
 	json_array_foreach(flows, i, f) {
 		const char *text = vsctl_get_str(f, "flow");
@@ -198,35 +183,38 @@ static int cmd_dump_flows(struct vsctl_ctx *ctx, int argc, char **argv)
 		fprintf(ctx->out, "%s", text != NULL ? text : "?");
 		if (json_is_true(json_object_get(f, "in_port_missing")))
 			fprintf(ctx->out, "  (in_port is not a port of %s: matches nothing)",
-				argv[0]);
+				bridge);
 		if (miss > 0)
 			fprintf(ctx->out, "  (%.0f output port(s) missing)", miss);
 		fputc('\n', ctx->out);
 	}
-out:
-	json_decref(flows);
-	return ret;
+	return 0;
+}
+
+static int cmd_dump_flows(struct vsctl_ctx *ctx, int argc, char **argv)
+{
+	json_t *params;
+	int ret;
+
+	if ((ret = vsctl_name_check(ctx, "bridge", argv[0])) < 0)
+		return ret;
+	params = vsctl_pack(ctx, "{s:s, s:s*, s:b}", "bridge", argv[0], "flow",
+		argc > 1 ? argv[1] : NULL, "strict", vsctl_opt(ctx, "--strict"));
+	if (params == NULL)
+		return -EINVAL;
+	return print_result(ctx, "flow.dump", params, JSON_ARRAY, dump_flows_print, argv[0]);
 }
 
 static int cmd_flow_stats(struct vsctl_ctx *ctx, int argc, char **argv)
 {
-	json_t *params, *result = NULL;
+	json_t *params;
 	int ret;
 
 	if ((ret = vsctl_name_check(ctx, "bridge", argv[0])) < 0)
 		return ret;
 	if ((params = vsctl_pack(ctx, "{s:s}", "bridge", argv[0])) == NULL)
 		return -EINVAL;
-	if ((ret = vsctl_call(ctx, "flow.stats", params, &result)) < 0)
-		return ret;
-	if (!json_is_object(result))
-		ret = vsctl_bad_result(ctx, "flow.stats", "the result is not an object");
-	else if (ctx->json)
-		ret = vsctl_print_json(ctx, result);
-	else if (table_print_object(ctx->out, 0, result) < 0)
-		ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
-	json_decref(result);
-	return ret;
+	return print_result(ctx, "flow.stats", params, JSON_OBJECT, print_object, NULL);
 }
 
 static int trace_synthetic(struct vsctl_ctx *ctx, const char *bridge, const char *packet)

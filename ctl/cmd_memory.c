@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "ctl/print.h"
 #include "ctl/table.h"
 #include "ctl/vsctl.h"
 
@@ -20,7 +21,7 @@ static void cell_bytes(struct table *t, const json_t *v)
 	table_cell(t, "%s", buf);
 }
 
-static int memory_show(struct vsctl_ctx *ctx, int argc, char **argv)
+static int memory_show_print(struct vsctl_ctx *ctx, json_t *result, void *arg)
 {
 	static const struct table_col kv_cols[] = {{NULL, TABLE_LEFT}, {NULL, TABLE_LEFT}};
 	static const struct table_col node_cols[] = {
@@ -30,22 +31,12 @@ static int memory_show(struct vsctl_ctx *ctx, int argc, char **argv)
 		{"HUGEPAGES_FREE", TABLE_RIGHT},
 		{"FALLBACK", TABLE_RIGHT},
 	};
-	json_t *result = NULL, *v, *nodes;
 	struct table *kv = NULL, *t = NULL;
+	json_t *v, *nodes;
 	const char *key;
 	size_t i;
 	int ret;
 
-	if ((ret = vsctl_call(ctx, "memory.show", NULL, &result)) < 0)
-		return ret;
-	if (!json_is_object(result)) {
-		ret = vsctl_bad_result(ctx, "memory.show", "the result is not an object");
-		goto out;
-	}
-	if (ctx->json) {
-		ret = vsctl_print_json(ctx, result);
-		goto out;
-	}
 	if ((kv = table_create(kv_cols, 2)) == NULL ||
 		(t = table_create(node_cols, VSCTL_ARRAY_SIZE(node_cols))) == NULL) {
 		ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
@@ -79,24 +70,22 @@ static int memory_show(struct vsctl_ctx *ctx, int argc, char **argv)
 		table_cell_json(t, json_object_get(v, "hugepages_free"));
 		cell_bytes(t, json_object_get(v, "fallback_bytes"));
 	}
-	if ((ret = table_print(kv, ctx->out, 0)) < 0)
-		goto err;
-	if (json_array_size(nodes) > 0) {
+	if ((ret = print_table(ctx, kv, 0)) == 0 && json_array_size(nodes) > 0) {
 		fprintf(ctx->out, "\n");
-		if ((ret = table_print(t, ctx->out, 0)) < 0)
-			goto err;
+		ret = print_table(ctx, t, 0);
 	}
-	goto out;
-err:
-	ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
 out:
 	table_destroy(t);
 	table_destroy(kv);
-	json_decref(result);
 	return ret;
 }
 
-static int mempool_list(struct vsctl_ctx *ctx, int argc, char **argv)
+static int memory_show(struct vsctl_ctx *ctx, int argc, char **argv)
+{
+	return print_result(ctx, "memory.show", NULL, JSON_OBJECT, memory_show_print, NULL);
+}
+
+static int mempool_list_print(struct vsctl_ctx *ctx, json_t *result, void *arg)
 {
 	static const struct table_col cols[] = {
 		{"NAME", TABLE_LEFT},
@@ -109,36 +98,26 @@ static int mempool_list(struct vsctl_ctx *ctx, int argc, char **argv)
 	};
 	static const char *const keys[] = {
 		"name", "n", "elt_size", "cache_size", "numa_node", "in_use", "alloc_fail"};
-	json_t *result = NULL, *p;
-	struct table *t = NULL;
+	struct table *t;
+	json_t *p;
 	size_t i;
 	int ret;
 
-	if ((ret = vsctl_call(ctx, "mempool.list", NULL, &result)) < 0)
-		return ret;
-	if (!json_is_array(result)) {
-		ret = vsctl_bad_result(ctx, "mempool.list", "the result is not an array");
-		goto out;
-	}
-	if (ctx->json) {
-		ret = vsctl_print_json(ctx, result);
-		goto out;
-	}
-	if ((t = table_create(cols, VSCTL_ARRAY_SIZE(cols))) == NULL) {
-		ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
-		goto out;
-	}
+	if ((t = table_create(cols, VSCTL_ARRAY_SIZE(cols))) == NULL)
+		return vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
 	json_array_foreach(result, i, p) {
 		table_row(t);
 		for (size_t k = 0; k < VSCTL_ARRAY_SIZE(keys); k++)
 			table_cell_json(t, json_object_get(p, keys[k]));
 	}
-	if ((ret = table_print(t, ctx->out, 0)) < 0)
-		ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
-out:
+	ret = print_table(ctx, t, 0);
 	table_destroy(t);
-	json_decref(result);
 	return ret;
+}
+
+static int mempool_list(struct vsctl_ctx *ctx, int argc, char **argv)
+{
+	return print_result(ctx, "mempool.list", NULL, JSON_ARRAY, mempool_list_print, NULL);
 }
 
 const struct vsctl_command memory_commands[] = {

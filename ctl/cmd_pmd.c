@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "ctl/print.h"
 #include "ctl/table.h"
 #include "ctl/vsctl.h"
 
@@ -18,7 +19,7 @@ static void cell_decimal(struct table *t, const json_t *obj, const char *key)
 		table_cell_json(t, v);
 }
 
-static int pmd_stats(struct vsctl_ctx *ctx, int argc, char **argv)
+static int pmd_stats_print(struct vsctl_ctx *ctx, json_t *result, void *arg)
 {
 	static const struct table_col cols[] = {
 		{"WORKER", TABLE_RIGHT},
@@ -30,33 +31,13 @@ static int pmd_stats(struct vsctl_ctx *ctx, int argc, char **argv)
 		{"AVG_BATCH", TABLE_RIGHT},
 		{"ITERATIONS", TABLE_RIGHT},
 	};
-	json_t *result = NULL, *w;
-	struct table *t = NULL;
+	struct table *t;
+	json_t *w;
 	size_t i;
 	int ret;
 
-	if (vsctl_opt(ctx, "--clear")) {
-		if ((ret = vsctl_call(ctx, "pmd.clear", NULL, &result)) < 0)
-			return ret;
-		if (ctx->json)
-			ret = vsctl_print_json(ctx, result);
-		json_decref(result);
-		return ret;
-	}
-	if ((ret = vsctl_call(ctx, "pmd.stats", NULL, &result)) < 0)
-		return ret;
-	if (!json_is_array(result)) {
-		ret = vsctl_bad_result(ctx, "pmd.stats", "the result is not an array");
-		goto out;
-	}
-	if (ctx->json) {
-		ret = vsctl_print_json(ctx, result);
-		goto out;
-	}
-	if ((t = table_create(cols, VSCTL_ARRAY_SIZE(cols))) == NULL) {
-		ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
-		goto out;
-	}
+	if ((t = table_create(cols, VSCTL_ARRAY_SIZE(cols))) == NULL)
+		return vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
 	json_array_foreach(result, i, w) {
 		double busy = 0, idle = 0;
 		table_row(t);
@@ -73,15 +54,19 @@ static int pmd_stats(struct vsctl_ctx *ctx, int argc, char **argv)
 		cell_decimal(t, w, "avg_rx_batch");
 		table_cell_json(t, json_object_get(w, "iterations"));
 	}
-	if ((ret = table_print(t, ctx->out, 0)) < 0)
-		ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
-out:
+	ret = print_table(ctx, t, 0);
 	table_destroy(t);
-	json_decref(result);
 	return ret;
 }
 
-static int pmd_rxq(struct vsctl_ctx *ctx, int argc, char **argv)
+static int pmd_stats(struct vsctl_ctx *ctx, int argc, char **argv)
+{
+	if (vsctl_opt(ctx, "--clear"))
+		return print_ack(ctx, "pmd.clear", NULL, 0);
+	return print_result(ctx, "pmd.stats", NULL, JSON_ARRAY, pmd_stats_print, NULL);
+}
+
+static int pmd_rxq_print(struct vsctl_ctx *ctx, json_t *result, void *arg)
 {
 	static const struct table_col cols[] = {
 		{"WORKER", TABLE_RIGHT},
@@ -91,25 +76,13 @@ static int pmd_rxq(struct vsctl_ctx *ctx, int argc, char **argv)
 		{"BUSY%", TABLE_RIGHT},
 		{"PINNED", TABLE_LEFT},
 	};
-	json_t *result = NULL, *w, *q;
-	struct table *t = NULL;
+	struct table *t;
+	json_t *w, *q;
 	size_t i, j;
 	int ret;
 
-	if ((ret = vsctl_call(ctx, "pmd.rxq", NULL, &result)) < 0)
-		return ret;
-	if (!json_is_array(result)) {
-		ret = vsctl_bad_result(ctx, "pmd.rxq", "the result is not an array");
-		goto out;
-	}
-	if (ctx->json) {
-		ret = vsctl_print_json(ctx, result);
-		goto out;
-	}
-	if ((t = table_create(cols, VSCTL_ARRAY_SIZE(cols))) == NULL) {
-		ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
-		goto out;
-	}
+	if ((t = table_create(cols, VSCTL_ARRAY_SIZE(cols))) == NULL)
+		return vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
 	json_array_foreach(result, i, w) {
 		json_t *rxqs = json_object_get(w, "rxqs");
 		if (json_array_size(rxqs) == 0) {
@@ -131,12 +104,14 @@ static int pmd_rxq(struct vsctl_ctx *ctx, int argc, char **argv)
 			table_cell(t, "%s", json_is_true(pinned) ? "yes" : "no");
 		}
 	}
-	if ((ret = table_print(t, ctx->out, 0)) < 0)
-		ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
-out:
+	ret = print_table(ctx, t, 0);
 	table_destroy(t);
-	json_decref(result);
 	return ret;
+}
+
+static int pmd_rxq(struct vsctl_ctx *ctx, int argc, char **argv)
+{
+	return print_result(ctx, "pmd.rxq", NULL, JSON_ARRAY, pmd_rxq_print, NULL);
 }
 
 static int pmd_rebalance(struct vsctl_ctx *ctx, int argc, char **argv)

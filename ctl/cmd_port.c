@@ -6,19 +6,14 @@
 #include <strings.h>
 
 #include "control/rpc_proto.h"
-#include "ctl/table.h"
+#include "ctl/print.h"
 #include "ctl/vsctl.h"
 
 #define PORT_DEFAULT_TYPE "af_packet"
 
-static int print_null_json(struct vsctl_ctx *ctx, json_t *result)
-{
-	return ctx->json ? vsctl_print_json(ctx, result != NULL ? result : json_null()) : 0;
-}
-
 static int port_add(struct vsctl_ctx *ctx, int argc, char **argv)
 {
-	json_t *opts = NULL, *params, *result = NULL, *t;
+	json_t *opts = NULL, *params, *t;
 	char *type = NULL;
 	int ret;
 
@@ -45,12 +40,7 @@ static int port_add(struct vsctl_ctx *ctx, int argc, char **argv)
 	free(type);
 	if (params == NULL)
 		return -EINVAL;
-	ret = vsctl_call_tolerate(
-		ctx, "port.add", params, &result, vsctl_opt(ctx, "--may-exist") ? RPC_E_EXISTS : 0);
-	if (ret >= 0)
-		ret = print_null_json(ctx, result);
-	json_decref(result);
-	return ret < 0 ? ret : 0;
+	return print_ack(ctx, "port.add", params, vsctl_opt(ctx, "--may-exist") ? RPC_E_EXISTS : 0);
 }
 
 // del-port BR PORT checks that PORT is on BR first, as ovs-vsctl does: deleting a port of
@@ -92,7 +82,7 @@ out:
 static int port_del(struct vsctl_ctx *ctx, int argc, char **argv)
 {
 	const char *name = argv[argc - 1];
-	json_t *params, *result = NULL;
+	json_t *params;
 	int ret;
 
 	if ((argc == 2 && (ret = vsctl_name_check(ctx, "bridge", argv[0])) < 0) ||
@@ -102,46 +92,29 @@ static int port_del(struct vsctl_ctx *ctx, int argc, char **argv)
 		return -EINVAL;
 	if (argc == 2 && (ret = port_check_bridge(ctx, argv[0], name)) != 0) {
 		json_decref(params);
-		if (ret == 1)
-			return print_null_json(ctx, NULL); // --if-exists and no such port
+		if (ret == 1) // --if-exists and no such port
+			return ctx->json ? vsctl_print_json(ctx, json_null()) : 0;
 		return ret;
 	}
-	ret = vsctl_call_tolerate(ctx, "port.del", params, &result,
-		vsctl_opt(ctx, "--if-exists") ? RPC_E_NOT_FOUND : 0);
-	if (ret >= 0)
-		ret = print_null_json(ctx, result);
-	json_decref(result);
-	return ret < 0 ? ret : 0;
+	return print_ack(
+		ctx, "port.del", params, vsctl_opt(ctx, "--if-exists") ? RPC_E_NOT_FOUND : 0);
 }
 
 static int port_list(struct vsctl_ctx *ctx, int argc, char **argv)
 {
-	json_t *params, *ports = NULL;
+	json_t *params;
 	int ret;
 
 	if (argc == 1 && (ret = vsctl_name_check(ctx, "bridge", argv[0])) < 0)
 		return ret;
 	if ((params = vsctl_pack(ctx, "{s:s*}", "bridge", argc ? argv[0] : NULL)) == NULL)
 		return -EINVAL;
-	if ((ret = vsctl_call(ctx, "port.list", params, &ports)) < 0)
-		return ret;
-	if (!json_is_array(ports)) {
-		ret = vsctl_bad_result(ctx, "port.list", "the result is not an array");
-		goto out;
-	}
-	if (ctx->json) {
-		ret = vsctl_print_json(ctx, ports);
-		goto out;
-	}
-	ret = vsctl_print_names(ctx, "port.list", ports);
-out:
-	json_decref(ports);
-	return ret;
+	return print_result(ctx, "port.list", params, JSON_ARRAY, print_names, "port.list");
 }
 
 static int port_set(struct vsctl_ctx *ctx, int argc, char **argv)
 {
-	json_t *opts = NULL, *params, *result = NULL;
+	json_t *opts = NULL, *params;
 	int ret;
 
 	// ovs-vsctl users write `set Interface p0 options:k=v`: accept that spelling too.
@@ -155,11 +128,7 @@ static int port_set(struct vsctl_ctx *ctx, int argc, char **argv)
 		return ret;
 	if ((params = vsctl_pack(ctx, "{s:s, s:o}", "name", argv[1], "options", opts)) == NULL)
 		return -EINVAL;
-	ret = vsctl_call(ctx, "port.set", params, &result);
-	if (ret >= 0)
-		ret = print_null_json(ctx, result);
-	json_decref(result);
-	return ret;
+	return print_ack(ctx, "port.set", params, 0);
 }
 
 const struct vsctl_command port_commands[] = {

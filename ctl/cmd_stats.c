@@ -2,8 +2,8 @@
 // vsctl port counters: get-stats (one table row per port; details for a single port) and
 // clear-stats. Maps to stats.get/stats.clear.
 #include <errno.h>
-#include <stdlib.h>
 
+#include "ctl/print.h"
 #include "ctl/table.h"
 #include "ctl/vsctl.h"
 
@@ -59,9 +59,7 @@ static int stats_details(struct vsctl_ctx *ctx, const json_t *port)
 			continue;
 		fprintf(ctx->out, "\n%s:\n", queues[q]);
 		if (!json_is_object(json_array_get(v, 0))) {
-			char *s = table_format_value(v);
-			fprintf(ctx->out, "  %s\n", s != NULL ? s : "?");
-			free(s);
+			print_value(ctx->out, "  ", v, "\n");
 			continue;
 		}
 		if ((t = table_from_array(v)) == NULL)
@@ -119,9 +117,10 @@ static int stats_get(struct vsctl_ctx *ctx, int argc, char **argv)
 		cell_total(t, json_object_get(p, "drops"));
 		cell_total(t, json_object_get(p, "errors"));
 	}
-	if ((ret = table_print(t, ctx->out, 0)) == 0 && argc == 1 && json_array_size(ports) == 1)
-		ret = stats_details(ctx, json_array_get(ports, 0));
-	if (ret < 0)
+	if ((ret = print_table(ctx, t, 0)) < 0 || argc != 1 || json_array_size(ports) != 1)
+		goto out;
+	// Only memory can fail there.
+	if ((ret = stats_details(ctx, json_array_get(ports, 0))) < 0)
 		ret = vsctl_fail(ctx, VSCTL_EXIT_FAILED, "out of memory");
 out:
 	table_destroy(t);
@@ -131,19 +130,14 @@ out:
 
 static int stats_clear(struct vsctl_ctx *ctx, int argc, char **argv)
 {
-	json_t *params, *result = NULL;
+	json_t *params;
 	int ret;
 
 	if (argc == 1 && (ret = vsctl_name_check(ctx, "port", argv[0])) < 0)
 		return ret;
 	if ((params = vsctl_pack(ctx, "{s:s*}", "port", argc ? argv[0] : NULL)) == NULL)
 		return -EINVAL;
-	if ((ret = vsctl_call(ctx, "stats.clear", params, &result)) < 0)
-		return ret;
-	if (ctx->json)
-		ret = vsctl_print_json(ctx, result);
-	json_decref(result);
-	return ret;
+	return print_ack(ctx, "stats.clear", params, 0);
 }
 
 const struct vsctl_command stats_commands[] = {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The datapath manager (dp.h): bridges, ports, packet pools and workers. Every change builds a new
 // immutable pipeline snapshot and new per-worker rx plans and publishes them with RCU; what
-// workers may still use is released after a grace period (docs/datapath.md).
+// workers may still use is released after a grace period (docs/datapath.md). Which worker polls
+// which rx queue, rebalancing and the pmd.* statistics are in dp_pmd.c.
 #include "dataplane/dp.h"
 
 #include <ctype.h>
@@ -12,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "dataplane/dp_internal.h"
 #include "dataplane/dp_opts.h"
 #include "dataplane/flow_table.h"
 #include "dataplane/log.h"
@@ -23,7 +24,6 @@
 #include "dataplane/mempool.h"
 #include "dataplane/pkt.h"
 #include "dataplane/rcu.h"
-#include "dataplane/rxq_sched.h"
 #include "dataplane/worker.h"
 
 LOG_MODULE("dp");
@@ -32,34 +32,6 @@ STATIC_ASSERT(DP_MAX_WORKERS == WORKER_MAX, "dp and worker agree on the worker l
 STATIC_ASSERT(DP_MAX_WORKERS <= 127, "worker ids fit in int8_t");
 
 #define DP_GRACE_US 10000 // bounded wait on the control loop for workers to quiesce
-
-struct dp_bridge {
-	char name[DP_BRIDGE_NAME_MAX];
-	uint16_t index; // in dp.bridges and pl_snapshot.bridges
-	uint64_t seq; // creation order, for listings
-	struct dp_opts opts;
-	struct mac_table *macs;
-	struct flow_table *flows; // flow rules (dataplane/flow_table.h)
-	bool flows_active; // flow_table_active() as last published
-	uint64_t dead_gen; // removed: publication that dropped it, 0 until published
-	struct dp_bridge *next_dead;
-};
-
-struct dp_port {
-	struct port *port;
-	struct dp_bridge *br;
-	uint64_t seq;
-	char *type;
-	struct dp_opts opts; // every option as given (datapath + driver)
-	struct dp_opts_port cfg;
-	bool attached; // in dp.ports: visible to lookups and published
-	bool fp_stale; // driver changed its queues: out of the datapath until port_fp is
-		       // re-published
-	uint64_t stale_gen; // publication that took it out for that, 0 until published
-	uint64_t dead_gen; // removed: publication that dropped it, 0 until published
-	struct dp_port *next_dead;
-	struct pl_port_counters pl_base; // datapath counters at creation / last clear
-};
 
 // What the workers see: one allocation per publication, freed after a grace period.
 struct dp_snap {
@@ -70,58 +42,10 @@ struct dp_snap {
 	uint64_t trunks[PORT_MAX][DP_OPTS_VLAN_WORDS];
 };
 
-// Control thread only.
-static struct {
-	bool init;
-	struct dp_config cfg;
-	unsigned data_room;
-	struct mempool *pools[MEM_MAX_NUMA];
-	struct dp_bridge *bridges[PL_MAX_BRIDGES];
-	struct dp_port *ports[PORT_MAX]; // attached ports by id
-	bool id_busy[PORT_MAX]; // attached, or removed and not yet destroyed
-	unsigned n_ports;
-	uint64_t seq;
-	uint64_t gen; // last publication
-	struct dp_port *dead_ports; // destroyed once the grace period of their dead_gen ended
-	struct dp_bridge *dead_bridges;
-	// Rx queue assignment: what should poll each (port, queue), what polls it in the published
-	// plans, and the publication that removed it from a plan (it may join its new worker
-	// only after that grace period: nothing polls a queue twice, nothing is lost).
-	int8_t assign[PORT_MAX][PORT_MAX_QUEUES];
-	int8_t owner[PORT_MAX][PORT_MAX_QUEUES];
-	uint64_t drain[PORT_MAX][PORT_MAX_QUEUES];
-	// Measurement interval of every rx queue: cycles and TSC at its start.
-	uint64_t rxq_base[PORT_MAX][PORT_MAX_QUEUES];
-	uint64_t rxq_base_tsc[PORT_MAX][PORT_MAX_QUEUES];
-	bool reassign; // an assignment failed (ENOMEM): retried by dp_run()
-	bool republish; // a publication failed (ENOMEM): retried by dp_run()
-	struct worker_stats pmd_base[DP_MAX_WORKERS];
-	uint64_t alive_prev[DP_MAX_WORKERS];
-	bool alive_primed;
-	uint64_t pps_prev_pkts;
-	uint64_t pps_prev_ns;
-	uint64_t next_rebalance_ns;
-	void (*hook)(void *arg);
-	void *hook_arg;
-	const struct pl_snapshot *snap; // last published (control thread: valid until the next)
-	uint32_t flow_run_sec; // last flow_table_run() second
-	uint32_t mac_age_sec; // last MAC table aging sweep
-} dp;
-
-// Scratch for dp_assign_update(): the rx queues of the last assignment, with loads and workers.
-static struct rxq_sched_rxq dp_rxq_buf[PORT_MAX * PORT_MAX_QUEUES];
-static unsigned dp_rxq_n;
+struct dp_state dp; // see dp_internal.h
 
 static void dp_after_grace(uint64_t gen);
 static void dp_flows_publish(void);
-
-static uint64_t dp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
-}
 
 // ---- lookups ----
 
@@ -154,11 +78,6 @@ static bool dp_port_dying(const char *name)
 	return false;
 }
 
-static bool dp_port_live(const struct dp_port *p)
-{
-	return p->attached && !p->fp_stale;
-}
-
 static struct mempool *dp_pool_for(int node)
 {
 	if (node >= 0 && node < MEM_MAX_NUMA && dp.pools[node] != NULL)
@@ -168,26 +87,6 @@ static struct mempool *dp_pool_for(int node)
 			return dp.pools[i];
 	}
 	return NULL;
-}
-
-static uint64_t dp_rxq_cycles(uint16_t port, uint16_t queue)
-{
-	uint64_t sum = 0;
-
-	for (unsigned w = 0; w < worker_count(); w++)
-		sum += worker_rxq_cycles(w, port, queue);
-	return sum;
-}
-
-// Starts a new measurement interval for the rx queues of port id.
-static void dp_rxq_interval_reset(uint16_t id)
-{
-	uint64_t now = rdtsc();
-
-	for (uint16_t q = 0; q < PORT_MAX_QUEUES; q++) {
-		dp.rxq_base[id][q] = dp_rxq_cycles(id, q);
-		dp.rxq_base_tsc[id][q] = now;
-	}
 }
 
 static void dp_changed(void)
@@ -315,7 +214,7 @@ static struct worker_plan *dp_plan_build(int8_t (*owner)[PORT_MAX_QUEUES], int8_
 // Publishes the current state: a new snapshot, and new plans for the workers whose rx queues
 // change. A queue that moves leaves its old worker in this publication and joins the new one
 // after the grace period (dp_after_grace). All-or-nothing: -ENOMEM publishes nothing.
-static int dp_publish(void)
+int dp_publish(void)
 {
 	static int8_t owner[PORT_MAX][PORT_MAX_QUEUES];
 	struct worker_plan *plans[DP_MAX_WORKERS] = {0};
@@ -401,55 +300,11 @@ err_plans:
 	return -ENOMEM;
 }
 
-// Recomputes the rx queue assignment. keep: queues stay where they are when they may.
-static int dp_assign_update(bool keep, unsigned *moved)
-{
-	struct rxq_sched_worker workers[DP_MAX_WORKERS];
-	enum rxq_sched_mode mode =
-		dp.cfg.rxq_assign == DP_RXQ_ROUNDROBIN ? RXQ_SCHED_ROUNDROBIN : RXQ_SCHED_CYCLES;
-	unsigned n = 0, nw = worker_count(), mv = 0;
-	int ret;
-
-	for (uint16_t id = 0; id < PORT_MAX; id++) {
-		const struct dp_port *p = dp.ports[id];
-
-		if (p == NULL || !dp_port_live(p))
-			continue;
-		for (uint16_t q = 0; q < MIN(p->port->n_rxq, PORT_MAX_QUEUES); q++) {
-			uint64_t c = dp_rxq_cycles(id, q);
-
-			dp_rxq_buf[n++] = (struct rxq_sched_rxq){
-				.port = id,
-				.queue = q,
-				.numa = p->port->numa_node,
-				.pinned = p->cfg.affinity[q],
-				.load = c >= dp.rxq_base[id][q] ? c - dp.rxq_base[id][q] : 0,
-				.cur = dp.assign[id][q],
-			};
-		}
-	}
-	for (unsigned w = 0; w < nw; w++)
-		workers[w] = (struct rxq_sched_worker){.numa = worker_numa(w)};
-	dp_rxq_n = n;
-	if ((ret = rxq_sched_assign(mode, keep, dp_rxq_buf, n, workers, nw)) < 0)
-		return ret;
-	memset(dp.assign, -1, sizeof(dp.assign));
-	for (unsigned i = 0; i < n; i++) {
-		const struct rxq_sched_rxq *r = &dp_rxq_buf[i];
-
-		dp.assign[r->port][r->queue] = (int8_t)r->worker;
-		mv += r->cur >= 0 && r->worker != r->cur;
-	}
-	if (moved != NULL)
-		*moved = mv;
-	return 0;
-}
-
 // After any change of ports or their options: assign rx queues, publish. Failures (ENOMEM) are
 // retried from dp_run(); until then workers keep using the previous, consistent state.
 static void dp_commit(void)
 {
-	if (dp_assign_update(true, NULL) < 0) {
+	if (dp_pmd_assign(true, NULL) < 0) {
 		dp.reassign = true;
 		LOG(WARN, "out of memory assigning rx queues, will retry");
 	} else {
@@ -526,7 +381,7 @@ static void dp_after_grace(uint64_t gen)
 		port_fp_publish(p->port);
 		p->fp_stale = false;
 		p->stale_gen = 0;
-		dp_rxq_interval_reset(id);
+		dp_pmd_rxq_reset(id);
 		again = true;
 	}
 	if (again && dp.init)
@@ -676,8 +531,7 @@ int dp_init(const struct dp_config *cfg, struct err *err)
 		ret = err_set(err, -ENOMEM, "", "out of memory publishing the datapath state");
 		goto err_workers;
 	}
-	dp.pps_prev_ns = dp_now_ns();
-	dp.next_rebalance_ns = dp.pps_prev_ns + (uint64_t)cfg->rebalance_interval_s * 1000000000;
+	dp_pmd_init();
 	dp.init = true;
 	LOG(INFO, "%u workers started, %u packet buffers of %u bytes per NUMA node", cfg->n_workers,
 		dp.cfg.n_pkts, dp.data_room);
@@ -985,7 +839,7 @@ int dp_port_add(const char *bridge, const char *name, const char *type, const st
 	dp.n_ports++;
 	// The id may have served an earlier port: its counters start from here.
 	worker_port_counters((uint16_t)id, &p->pl_base);
-	dp_rxq_interval_reset((uint16_t)id);
+	dp_pmd_rxq_reset((uint16_t)id);
 	// Flow rules naming this port start matching / sending to it.
 	flow_table_ports_changed(br->flows);
 	dp_commit();
@@ -1190,89 +1044,7 @@ void dp_set_change_hook(void (*fn)(void *arg), void *arg)
 	dp.hook_arg = arg;
 }
 
-// ---- health and periodic work ----
-
-bool dp_workers_alive(void)
-{
-	bool alive = true;
-
-	for (unsigned w = 0; w < worker_count(); w++) {
-		struct worker_stats st;
-
-		worker_stats_get(w, &st);
-		if (dp.alive_primed && st.iterations == dp.alive_prev[w])
-			alive = false;
-		dp.alive_prev[w] = st.iterations;
-	}
-	dp.alive_primed = true;
-	return alive;
-}
-
-double dp_rx_pps(void)
-{
-	uint64_t pkts = 0, now = dp_now_ns(), dt;
-	double pps;
-
-	for (unsigned w = 0; w < worker_count(); w++) {
-		struct worker_stats st;
-
-		worker_stats_get(w, &st);
-		pkts += st.packets;
-	}
-	dt = now - dp.pps_prev_ns;
-	pps = dt != 0 && pkts >= dp.pps_prev_pkts ? (double)(pkts - dp.pps_prev_pkts) * 1e9 / dt
-						  : 0;
-	dp.pps_prev_pkts = pkts;
-	dp.pps_prev_ns = now;
-	return pps;
-}
-
-// Starts a new measurement interval for every rx queue.
-static void dp_rxq_intervals_reset(void)
-{
-	for (uint16_t id = 0; id < PORT_MAX; id++) {
-		if (dp.ports[id] != NULL)
-			dp_rxq_interval_reset(id);
-	}
-}
-
-// Busiest worker's load in dp_rxq_buf, under the previous (cur) or the new (worker) assignment.
-static uint64_t dp_max_load(bool previous)
-{
-	uint64_t load[DP_MAX_WORKERS] = {0}, max = 0;
-
-	for (unsigned i = 0; i < dp_rxq_n; i++) {
-		int w = previous ? dp_rxq_buf[i].cur : dp_rxq_buf[i].worker;
-
-		if (w >= 0)
-			load[w] += dp_rxq_buf[i].load;
-	}
-	for (unsigned w = 0; w < worker_count(); w++)
-		max = MAX(max, load[w]);
-	return max;
-}
-
-static void dp_auto_rebalance(void)
-{
-	static int8_t saved[PORT_MAX][PORT_MAX_QUEUES];
-	uint64_t before, after;
-	unsigned moved;
-
-	memcpy(saved, dp.assign, sizeof(saved));
-	if (dp_assign_update(false, &moved) < 0)
-		return;
-	before = dp_max_load(true);
-	after = dp_max_load(false);
-	if (moved == 0 || after * 100 > before * (100 - DP_REBALANCE_MIN_GAIN)) {
-		memcpy(dp.assign, saved, sizeof(saved));
-	} else {
-		LOG(INFO, "rebalancing rx queues: %u moved, busiest worker load %.0f%% of before",
-			moved, before != 0 ? 100.0 * (double)after / (double)before : 0.0);
-		if (dp_publish() < 0)
-			dp.republish = true;
-	}
-	dp_rxq_intervals_reset();
-}
+// ---- periodic work (worker health and rebalancing: dp_pmd.c) ----
 
 // Once a second: flow timeouts and classifier ranking; expired flows are a change to persist.
 static void dp_flows_run(void)
@@ -1311,8 +1083,6 @@ static void dp_macs_age(void)
 
 void dp_run(void)
 {
-	uint64_t now;
-
 	if (!dp.init)
 		return;
 	rcu_poll();
@@ -1320,13 +1090,7 @@ void dp_run(void)
 		dp_commit();
 	dp_flows_run();
 	dp_macs_age();
-	if (dp.cfg.rebalance_interval_s == 0 || dp.cfg.rxq_assign != DP_RXQ_CYCLES)
-		return;
-	now = dp_now_ns();
-	if (now < dp.next_rebalance_ns)
-		return;
-	dp.next_rebalance_ns = now + (uint64_t)dp.cfg.rebalance_interval_s * 1000000000;
-	dp_auto_rebalance();
+	dp_pmd_run();
 }
 
 // ---- queries ----
@@ -1415,108 +1179,6 @@ int dp_stats_clear(const char *name, struct err *err)
 		port_stats_clear(p->port);
 		worker_port_counters((uint16_t)id, &p->pl_base);
 	}
-	return 0;
-}
-
-unsigned dp_pmd_stats_get(struct dp_pmd_stats *out, unsigned max)
-{
-	unsigned nw = worker_count();
-
-	for (unsigned w = 0; w < nw && w < max; w++) {
-		const struct worker_stats *b = &dp.pmd_base[w];
-		struct worker_stats st;
-
-		worker_stats_get(w, &st);
-		out[w] = (struct dp_pmd_stats){
-			.worker = w,
-			.core = worker_core(w),
-			.numa = worker_numa(w),
-			.iterations = st.iterations - b->iterations,
-			.busy_cycles = st.busy_cycles - b->busy_cycles,
-			.idle_cycles = st.idle_cycles - b->idle_cycles,
-			.packets = st.packets - b->packets,
-			.rx_batches = st.rx_batches - b->rx_batches,
-			.tx_packets = st.tx_packets - b->tx_packets,
-			.tx_drops = st.tx_drops - b->tx_drops,
-		};
-	}
-	return nw;
-}
-
-void dp_pmd_stats_clear(void)
-{
-	for (unsigned w = 0; w < worker_count(); w++)
-		worker_stats_get(w, &dp.pmd_base[w]);
-	dp_rxq_intervals_reset();
-}
-
-unsigned dp_pmd_rxq_get(struct dp_rxq_info *out, unsigned max)
-{
-	uint64_t now = rdtsc();
-	unsigned n = 0;
-
-	for (unsigned w = 0; w < worker_count(); w++) {
-		for (uint16_t id = 0; id < PORT_MAX; id++) {
-			const struct dp_port *p = dp.ports[id];
-
-			if (p == NULL)
-				continue;
-			for (uint16_t q = 0; q < PORT_MAX_QUEUES; q++) {
-				uint64_t c, el;
-
-				if (dp.assign[id][q] != (int8_t)w)
-					continue;
-				if (n < max) {
-					c = dp_rxq_cycles(id, q);
-					c = c >= dp.rxq_base[id][q] ? c - dp.rxq_base[id][q] : 0;
-					el = now - dp.rxq_base_tsc[id][q];
-					out[n] = (struct dp_rxq_info){
-						.worker = w,
-						.port_id = id,
-						.queue = q,
-						.pinned = p->cfg.affinity[q] >= 0,
-						.cycles = c,
-						.busy_pct = el != 0
-							? MIN(100.0, 100.0 * (double)c / (double)el)
-							: 0,
-					};
-					snprintf(out[n].port, sizeof(out[n].port), "%s",
-						p->port->name);
-				}
-				n++;
-			}
-		}
-	}
-	return n;
-}
-
-int dp_pmd_rebalance(unsigned *moved, struct err *err)
-{
-	int ret;
-
-	if (!dp.init)
-		return err_set(err, -EAGAIN, "", "datapath not initialised");
-	rcu_poll();
-	if ((ret = dp_assign_update(false, moved)) < 0)
-		return err_set(
-			err, ret, "", "cannot compute an rx queue assignment: %s", strerror(-ret));
-	if (dp_publish() < 0) {
-		dp.republish = true;
-		return err_set(err, -ENOMEM, "", "out of memory publishing the new assignment");
-	}
-	dp_rxq_intervals_reset();
-	return 0;
-}
-
-int dp_debug_stall_worker(unsigned worker, unsigned ms, struct err *err)
-{
-	if (ms < 1 || ms > 60000)
-		return err_set(err, -EINVAL, "ms", "stall of %u ms: expected 1 to 60000", ms);
-	if (worker_debug_stall(worker, ms) < 0) {
-		return err_set(err, -ENOENT, "worker", "worker %u does not exist (workers 0-%u)",
-			worker, worker_count() - 1);
-	}
-	LOG(WARN, "test hook: stalling worker %u for %u ms", worker, ms);
 	return 0;
 }
 

@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "dataplane/log.h"
 #include "drivers/af_packet/af_packet.h"
+#include "drivers/netdev.h"
 
 LOG_MODULE("af_packet");
 
@@ -53,12 +53,6 @@ static void afp_user_set(int ifindex, const struct port *port, const struct port
 	}
 }
 
-static int afp_ioctl(struct af_packet_priv *ap, unsigned long req, struct ifreq *ifr)
-{
-	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", ap->iface);
-	return ioctl(ap->ctl_fd, req, ifr) < 0 ? -errno : 0;
-}
-
 static int afp_numa_node(const char *iface)
 {
 	char path[128];
@@ -80,8 +74,7 @@ static int afp_probe(struct port *port, struct port_args *args, struct err *err)
 	const char *iface = port_args_get(args, "iface");
 	long page = sysconf(_SC_PAGESIZE);
 	const struct port *user;
-	struct ifreq ifr;
-	unsigned room;
+	unsigned room, hw_type, flags;
 	int ret;
 
 	// First, so that remove() after a failed probe closes nothing it does not own.
@@ -117,40 +110,38 @@ static int afp_probe(struct port *port, struct port_args *args, struct err *err)
 			err, -EINVAL, "", "port %s: no packet pool to receive into", port->name);
 	room = pkt_pool_data_room(port->pool);
 
-	if ((ap->ifindex = (int)if_nametoindex(ap->iface)) == 0)
+	if ((ap->ifindex = netdev_ifindex_get(ap->iface)) <= 0)
 		return err_set(err, -ENODEV, "iface", "port %s: interface %s does not exist",
 			port->name, ap->iface);
 	if ((user = afp_user_lookup(ap->ifindex)) != NULL)
 		return err_set(err, -EBUSY, "iface",
 			"port %s: interface %s is already used by port %s", port->name, ap->iface,
 			user->name);
-	if ((ap->ctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return err_set(err, -errno, "", "port %s: cannot open a control socket: %s",
-			port->name, strerror(errno));
-	if ((ret = afp_ioctl(ap, SIOCGIFHWADDR, &ifr)) < 0)
+	if ((ret = netdev_open()) < 0)
+		return err_set(err, ret, "", "port %s: cannot open a control socket: %s",
+			port->name, strerror(-ret));
+	ap->ctl_fd = ret;
+	if ((ret = netdev_mac_get(ap->ctl_fd, ap->iface, port->mac, &hw_type)) < 0)
 		return err_set(err, ret, "iface", "port %s: cannot read the address of %s: %s",
 			port->name, ap->iface, strerror(-ret));
-	if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+	if (hw_type != ARPHRD_ETHER)
 		return err_set(err, -EINVAL, "iface",
 			"port %s: interface %s is not an Ethernet interface (ARP type %u)",
-			port->name, ap->iface, ifr.ifr_hwaddr.sa_family);
-	memcpy(port->mac, ifr.ifr_hwaddr.sa_data, 6);
-	if ((ret = afp_ioctl(ap, SIOCGIFMTU, &ifr)) < 0)
+			port->name, ap->iface, hw_type);
+	if ((ret = netdev_mtu_get(ap->ctl_fd, ap->iface, &port->mtu)) < 0)
 		return err_set(err, ret, "iface", "port %s: cannot read the MTU of %s: %s",
 			port->name, ap->iface, strerror(-ret));
-	port->mtu = (unsigned)ifr.ifr_mtu;
 	if (port->mtu + 18 > room)
 		LOG_OBJ(WARN, port->name,
 			"MTU %u of %s exceeds the %u-byte packet buffers: longer "
 			"frames will be dropped (raise max_mtu in the daemon configuration)",
 			port->mtu, ap->iface, room);
-	if ((ret = afp_ioctl(ap, SIOCGIFFLAGS, &ifr)) < 0)
+	if ((ret = netdev_flags_get(ap->ctl_fd, ap->iface, &flags)) < 0)
 		return err_set(err, ret, "iface", "port %s: cannot read the flags of %s: %s",
 			port->name, ap->iface, strerror(-ret));
-	if (!(ifr.ifr_flags & IFF_UP)) {
+	if (!(flags & IFF_UP)) {
 		// A switch port that is administratively down passes nothing: bring it up.
-		ifr.ifr_flags |= IFF_UP;
-		if ((ret = afp_ioctl(ap, SIOCSIFFLAGS, &ifr)) < 0)
+		if ((ret = netdev_up_set(ap->ctl_fd, ap->iface, true)) < 0)
 			return err_set(err, ret, "iface", "port %s: cannot bring %s up: %s",
 				port->name, ap->iface, strerror(-ret));
 		LOG_OBJ(INFO, port->name, "brought %s up", ap->iface);
@@ -488,14 +479,12 @@ static int afp_mtu_set(struct port *port, unsigned mtu, struct err *err)
 {
 	struct af_packet_priv *ap = port->priv;
 	unsigned room = pkt_pool_data_room(port->pool);
-	struct ifreq ifr;
 	int ret;
 
 	if (mtu < 68 || mtu + 18 > room)
 		return err_set(err, -EINVAL, "mtu", "port %s: mtu %u out of range 68..%u",
 			port->name, mtu, room - 18);
-	ifr.ifr_mtu = (int)mtu;
-	if ((ret = afp_ioctl(ap, SIOCSIFMTU, &ifr)) < 0)
+	if ((ret = netdev_mtu_set(ap->ctl_fd, ap->iface, mtu)) < 0)
 		return err_set(err, ret, "mtu", "port %s: cannot set the MTU of %s to %u: %s",
 			port->name, ap->iface, mtu, strerror(-ret));
 	port->mtu = mtu;
@@ -507,11 +496,8 @@ static int afp_mtu_set(struct port *port, unsigned mtu, struct err *err)
 static bool afp_link_get(struct port *port)
 {
 	struct af_packet_priv *ap = port->priv;
-	struct ifreq ifr;
 
-	if (afp_ioctl(ap, SIOCGIFFLAGS, &ifr) < 0)
-		return false;
-	return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+	return netdev_link_get(ap->ctl_fd, ap->iface) == 1;
 }
 
 static void afp_status(struct port *port, port_status_emit_fn emit, void *ctx)

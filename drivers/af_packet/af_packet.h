@@ -70,7 +70,7 @@ struct af_packet_priv {
 	struct af_packet_txq txq[PORT_MAX_QUEUES];
 	char iface[IF_NAMESIZE];
 	int ifindex;
-	int ctl_fd; // AF_INET datagram socket for interface ioctls
+	int ctl_fd; // netdev_open() socket for the drivers/netdev.h calls
 	unsigned queues;
 	unsigned block_size;
 	unsigned frame_count;

@@ -7,15 +7,14 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
-#include <net/if_arp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "dataplane/log.h"
+#include "drivers/netdev.h"
 #include "drivers/port.h"
 
 LOG_MODULE("tap");
@@ -43,7 +42,7 @@ struct tap_priv {
 	struct tap_rxq rxq;
 	struct tap_txq txq;
 	int fd; // the tap; closing it deletes the interface unless it was persistent
-	int ctl_fd; // AF_INET datagram socket for interface ioctls
+	int ctl_fd; // netdev_open() socket for the drivers/netdev.h calls
 	char iface[IF_NAMESIZE];
 	bool existed; // attached to a persistent tap created outside the switch: left in place
 };
@@ -143,12 +142,6 @@ static uint16_t tap_tx_burst(void *q, struct pkt **pkts, uint16_t n)
 
 // ---- setup ----
 
-static int tap_ioctl(struct tap_priv *tp, unsigned long req, struct ifreq *ifr)
-{
-	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", tp->iface);
-	return ioctl(tp->ctl_fd, req, ifr) < 0 ? -errno : 0;
-}
-
 static int tap_probe(struct port *port, struct port_args *args, struct err *err)
 {
 	struct tap_priv *tp = port->priv;
@@ -177,7 +170,7 @@ static int tap_probe(struct port *port, struct port_args *args, struct err *err)
 			err, -EINVAL, "", "port %s: no packet pool to receive into", port->name);
 	room = pkt_pool_data_room(port->pool);
 
-	tp->existed = if_nametoindex(tp->iface) != 0;
+	tp->existed = netdev_ifindex_get(tp->iface) > 0;
 	if ((tp->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return err_set(err, -errno, "", "port %s: cannot open /dev/net/tun: %s%s",
 			port->name, strerror(errno),
@@ -197,38 +190,27 @@ static int tap_probe(struct port *port, struct port_args *args, struct err *err)
 			"attached to the existing tap %s; it stays when the port "
 			"is removed",
 			tp->iface);
-	if ((tp->ctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return err_set(err, -errno, "", "port %s: cannot open a control socket: %s",
-			port->name, strerror(errno));
-	if (set_mac) {
-		memset(&ifr, 0, sizeof(ifr));
-		ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-		memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
-		if ((ret = tap_ioctl(tp, SIOCSIFHWADDR, &ifr)) < 0)
-			return err_set(err, ret, "mac", "port %s: cannot set the MAC of %s: %s",
-				port->name, tp->iface, strerror(-ret));
-	}
-	if ((ret = tap_ioctl(tp, SIOCGIFHWADDR, &ifr)) < 0)
+	if ((ret = netdev_open()) < 0)
+		return err_set(err, ret, "", "port %s: cannot open a control socket: %s",
+			port->name, strerror(-ret));
+	tp->ctl_fd = ret;
+	if (set_mac && (ret = netdev_mac_set(tp->ctl_fd, tp->iface, mac)) < 0)
+		return err_set(err, ret, "mac", "port %s: cannot set the MAC of %s: %s", port->name,
+			tp->iface, strerror(-ret));
+	if ((ret = netdev_mac_get(tp->ctl_fd, tp->iface, port->mac, NULL)) < 0)
 		return err_set(err, ret, "", "port %s: cannot read the MAC of %s: %s", port->name,
 			tp->iface, strerror(-ret));
-	memcpy(port->mac, ifr.ifr_hwaddr.sa_data, 6);
-	if ((ret = tap_ioctl(tp, SIOCGIFMTU, &ifr)) < 0)
+	if ((ret = netdev_mtu_get(tp->ctl_fd, tp->iface, &port->mtu)) < 0)
 		return err_set(err, ret, "", "port %s: cannot read the MTU of %s: %s", port->name,
 			tp->iface, strerror(-ret));
-	port->mtu = (unsigned)ifr.ifr_mtu;
 	if (port->mtu + 18 > room) {
 		// The host must not send frames our buffers cannot hold.
-		ifr.ifr_mtu = (int)(room - 18);
-		if ((ret = tap_ioctl(tp, SIOCSIFMTU, &ifr)) < 0)
+		if ((ret = netdev_mtu_set(tp->ctl_fd, tp->iface, room - 18)) < 0)
 			return err_set(err, ret, "", "port %s: cannot set the MTU of %s: %s",
 				port->name, tp->iface, strerror(-ret));
 		port->mtu = room - 18;
 	}
-	if ((ret = tap_ioctl(tp, SIOCGIFFLAGS, &ifr)) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		ret = tap_ioctl(tp, SIOCSIFFLAGS, &ifr);
-	}
-	if (ret < 0)
+	if ((ret = netdev_up_set(tp->ctl_fd, tp->iface, true)) < 0)
 		return err_set(err, ret, "", "port %s: cannot bring %s up: %s", port->name,
 			tp->iface, strerror(-ret));
 	port->n_rxq = 1;
@@ -300,14 +282,12 @@ static int tap_mtu_set(struct port *port, unsigned mtu, struct err *err)
 {
 	struct tap_priv *tp = port->priv;
 	unsigned room = pkt_pool_data_room(port->pool);
-	struct ifreq ifr;
 	int ret;
 
 	if (mtu < 68 || mtu + 18 > room)
 		return err_set(err, -EINVAL, "mtu", "port %s: mtu %u out of range 68..%u",
 			port->name, mtu, room - 18);
-	ifr.ifr_mtu = (int)mtu;
-	if ((ret = tap_ioctl(tp, SIOCSIFMTU, &ifr)) < 0)
+	if ((ret = netdev_mtu_set(tp->ctl_fd, tp->iface, mtu)) < 0)
 		return err_set(err, ret, "mtu", "port %s: cannot set the MTU of %s to %u: %s",
 			port->name, tp->iface, mtu, strerror(-ret));
 	port->mtu = mtu;
@@ -318,11 +298,8 @@ static int tap_mtu_set(struct port *port, unsigned mtu, struct err *err)
 static bool tap_link_get(struct port *port)
 {
 	struct tap_priv *tp = port->priv;
-	struct ifreq ifr;
 
-	if (tap_ioctl(tp, SIOCGIFFLAGS, &ifr) < 0)
-		return false;
-	return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+	return netdev_link_get(tp->ctl_fd, tp->iface) == 1;
 }
 
 static void tap_status(struct port *port, port_status_emit_fn emit, void *ctx)
