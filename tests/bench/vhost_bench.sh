@@ -12,15 +12,20 @@
 # second over the window) and the worker's cycles per packet over the window.
 # Each switch runs two ways: "vswitch" is the L2 bridge (destination never learned: flooded to
 # the one other port) and "vswitch-out" one flow rule (in_port=vu0 actions=output:vu1); OVS runs
-# "out" (in_port=1,actions=output:2) and "normal" (NORMAL + fdb entry). Each round starts one
-# peer and connects every switch to it in turn; the ratios vswitch/ovs-normal and
-# vswitch-out/ovs-out are taken per round and their medians printed.
+# "out" (in_port=1,actions=output:2) and "normal" (NORMAL + fdb entry). One peer and both
+# daemons run per frame size; each cycle (-n) measures every variant in turn, moving the peer's
+# sockets between the switches; the ratios vswitch/ovs-normal and vswitch-out/ovs-out are taken
+# per cycle and their medians printed.
 #
-# usage: vhost_bench.sh [-s "64 1518"] [-n RUNS] [-t SECONDS] [-w SWITCHES] [-o OUT.jsonl] [-u]
-#                       [-p PERF.data]
-#   SWITCHES: comma list of vswitch, vswitch-out, ovs-out, ovs-normal (default: all available)
+# usage: vhost_bench.sh [-s "64 1518"] [-n CYCLES] [-t SECONDS] [-w SWITCHES] [-o OUT.jsonl] [-u]
+#                       [-p PERF.data] [-P PERF.data] [-l]
+#   SWITCHES: comma list of vswitch, vswitch-out, ovs-out, ovs-normal (default: all available),
+#             vswitch-b, vswitch-b-out (the same with VSWITCHD_B: A/B of two builds)
 #   -u: only the copy-path micro-benchmark (vhost_virtq_bench.c, one thread, no peer)
-#   -p FILE: record the vswitch worker's profile over the window with perf (perf report -i FILE)
+#   -p FILE: record the vswitch worker's profile in each window (perf report -i FILE-<switch>-...)
+#   -P FILE: record the peer's profile in each window, for every switch
+#   -l: loop topology (no pcap): frames circulate peer -> switch -> peer in both directions, so
+#       the peer does less per frame and the switch, not the peer, is the bottleneck
 # env: VSWITCHD, VSCTL (default: a Release build in build-bench/), BENCH_CORE (1), PEER_CORE (0),
 #      BENCH_WARMUP (3)
 set -euo pipefail
@@ -33,11 +38,15 @@ switches=
 out=$here/results/vhost.jsonl
 micro=0
 profile=
-while getopts s:n:t:w:o:up: o; do
+peer_profile=
+loop=0
+while getopts s:n:t:w:o:up:P:l o; do
 	case $o in
 	s) sizes=$OPTARG ;; n) runs=$OPTARG ;; t) seconds=$OPTARG ;; w) switches=$OPTARG ;;
 	o) out=$OPTARG ;; u) micro=1 ;; p) profile=$(realpath -m "$OPTARG") ;;
-	*) sed -n '2,23p' "$0"; exit 2 ;;
+	P) peer_profile=$(realpath -m "$OPTARG") ;;
+	l) loop=1 ;;
+	*) sed -n '2,29p' "$0"; exit 2 ;;
 	esac
 done
 core=${BENCH_CORE:-1}
@@ -137,14 +146,24 @@ peer_start() {
 	mkfifo "$R/tp.in"
 	sleep 100000 >"$R/tp.in" &
 	PIDS+=("$!")
+	local topo=(--vdev "net_pcap0,rx_pcap=$R/f$size.pcap,infinite_rx=1")
+	local fwd=(--port-topology=chained)
+	if [ "$loop" = 1 ]; then
+		# No pcap port: frames made by "start tx_first" circulate vu0 -> switch -> vu1 ->
+		# testpmd -> vu0 (and the other way round), each with fixed addresses.
+		topo=()
+		fwd=(--port-topology=paired --txpkts=$((size - 4)) --eth-peer=0,02:00:00:00:00:02
+			--eth-peer=1,02:00:00:00:00:01)
+	fi
 	taskset -c "$peer" stdbuf -oL -eL dpdk-testpmd --lcores "0@$peer,1@$peer" --no-pci \
 		--no-telemetry --in-memory -m 1024 --single-file-segments --huge-dir /dev/hugepages \
-		--vdev "net_pcap0,rx_pcap=$R/f$size.pcap,infinite_rx=1" \
+		"${topo[@]}" \
 		--vdev "net_virtio_user0,path=$R/vu0.sock,server=1,queues=1,queue_size=1024" \
 		--vdev "net_virtio_user1,path=$R/vu1.sock,server=1,queues=1,queue_size=1024" \
-		-- -i --forward-mode=io --port-topology=chained --nb-cores=1 \
+		-- -i --forward-mode=io "${fwd[@]}" --nb-cores=1 \
 		--total-num-mbufs=65536 --rxd=1024 --txd=1024 --mbuf-size=2176 \
 		<"$R/tp.in" >"$R/tp.log" 2>&1 &
+	PEER_PID=$!
 	PIDS+=("$!")
 }
 
@@ -156,6 +175,13 @@ peer_go() {
 	echo start >"$R/tp.in"
 }
 
+# Loop: frames lost while the sockets moved between switches are replaced (restarting the
+# forwarding injects 32 bursts per port; any excess is dropped on full rings).
+peer_refill() {
+	[ "$loop" = 1 ] || return 0
+	printf 'stop\nstart tx_first 32\n' >"$R/tp.in"
+}
+
 peer_stop() {
 	echo quit >"$R/tp.in" 2>/dev/null || true
 	sleep 1
@@ -165,31 +191,58 @@ peer_stop() {
 }
 
 # ---- vswitch ----
-VS_PID=
-vs() { "$VSCTL" --socket "$R/vs.sock" "$@"; }
+# Two vswitch daemons may run: "a" (VSWITCHD) and "b" (VSWITCHD_B, an A/B comparison of two
+# builds: switch names vswitch-b, vswitch-b-out). VS selects the one vs() talks to.
+VS=a
+declare -A VS_PIDS=()
+vs() { "$VSCTL" --socket "$R/vs-$VS.sock" "$@"; }
 vs_up() {
-	cat >"$R/vs.yaml" <<EOF
+	local bin=$VSWITCHD
+	[ "$VS" = b ] && bin=$VSWITCHD_B
+	cat >"$R/vs-$VS.yaml" <<EOF
 daemon:
-  socket: $R/vs.sock
-  state-dir: $R/state
+  socket: $R/vs-$VS.sock
+  state-dir: $R/state-$VS
   log-level: notice
 cpu:
   worker-cores: [$core]
   control-core: $peer
+  idle-sleep-us: 1000
 memory:
   packet-buffers: 16384
   max-mtu: 1500
 EOF
-	rm -rf "$R/state" # every run starts from an empty switch
-	"$VSWITCHD" -c "$R/vs.yaml" >"$R/vs.log" 2>&1 &
-	VS_PID=$!
-	PIDS+=("$VS_PID")
+	rm -rf "$R/state-$VS" # every campaign starts from an empty switch
+	"$bin" -c "$R/vs-$VS.yaml" >"$R/vs-$VS.log" 2>&1 &
+	VS_PIDS[$VS]=$!
+	PIDS+=("$!")
 	for _ in $(seq 1 100); do vs version >/dev/null 2>&1 && break; sleep 0.1; done
 	vs add-br br0
+}
+# The worker sleeps while it has no ports (idle-sleep-us), so that OVS's PMD has CPU 1 alone;
+# with traffic it never idles for the 200 us that takes.
+vs_attach() {
 	vs add-port br0 vu0 type=vhost-user-client path="$R/vu0.sock" queues=1
 	vs add-port br0 vu1 type=vhost-user-client path="$R/vu1.sock" queues=1
-	if [ "${1:-}" = out ]; then
-		vs add-flow br0 "in_port=vu0 actions=output:vu1" >/dev/null
+}
+vs_detach() {
+	vs del-flows br0 >/dev/null
+	vs del-port br0 vu0
+	vs del-port br0 vu1
+}
+# vswitch: the L2 bridge (empty flow table); vswitch-out: one rule.
+vs_mode() {
+	vs del-flows br0 >/dev/null
+	[[ "$1" == *-out ]] && vs add-flow br0 "in_port=vu0 actions=output:vu1" >/dev/null
+	[[ "$1" == *-out ]] && [ "$loop" = 1 ] &&
+		vs add-flow br0 "in_port=vu1 actions=output:vu0" >/dev/null
+	return 0
+}
+vs_tx() {
+	if [ "$loop" = 1 ]; then
+		vs -j get-stats | jq '[.ports[] | select(.name == "vu0" or .name == "vu1") | .tx_packets] | add'
+	else
+		vs -j get-stats vu1 | jq '.ports[0].tx_packets'
 	fi
 }
 vs_wait() {
@@ -197,24 +250,19 @@ vs_wait() {
 		[ "$(vs -j list-ports | jq '[.[].status["vrings-running"]] == ["2","2"]')" = true ] && return 0
 		sleep 0.1
 	done
-	die "vswitch did not connect to the peer (log: $R/vs.log)"
+	die "vswitch did not connect to the peer (log: $R/vs-$VS.log)"
 }
 # Both windows print "Mpps cycles/packet on-CPU-share": the share of the window the worker
 # thread actually ran (TSC cycles also count time it was preempted by other processes).
 vs_window() {
 	vs pmd-stats --clear >/dev/null
 	local t0 t1 a b k0 k1
-	a=$(vs -j get-stats vu1 | jq '.ports[0].tx_packets')
-	k0=$(thread_ticks "$VS_PID" pmd)
+	a=$(vs_tx)
+	k0=$(thread_ticks "${VS_PIDS[$VS]}" pmd)
 	t0=$(date +%s.%N)
-	if [ -n "$profile" ]; then
-		perf record -q -F 4999 -t "$(thread_id "$VS_PID" pmd)" -o "$profile" -- \
-			sleep "$seconds" >/dev/null 2>&1
-	else
-		sleep "$seconds"
-	fi
-	b=$(vs -j get-stats vu1 | jq '.ports[0].tx_packets')
-	k1=$(thread_ticks "$VS_PID" pmd)
+	window_sleep vswitch "$(thread_id "${VS_PIDS[$VS]}" pmd)"
+	b=$(vs_tx)
+	k1=$(thread_ticks "${VS_PIDS[$VS]}" pmd)
 	t1=$(date +%s.%N)
 	cpp=$(vs -j pmd-stats | jq '.[0].cycles_per_packet')
 	echo "vhost vswitch: average rx batch $(vs -j pmd-stats | jq '.[0].avg_rx_batch')" >&2
@@ -223,9 +271,9 @@ vs_window() {
 		'BEGIN { printf "%.3f %.1f %.2f\n", (b - a) / (t1 - t0) / 1e6, c, k / hz / (t1 - t0) }'
 }
 vs_down() {
-	kill "$VS_PID" 2>/dev/null || true
-	wait "$VS_PID" 2>/dev/null || true
-	VS_PID=
+	kill "${VS_PIDS[$VS]}" 2>/dev/null || true
+	wait "${VS_PIDS[$VS]}" 2>/dev/null || true
+	unset "VS_PIDS[$VS]"
 }
 
 # ---- OVS-DPDK (private instance) ----
@@ -233,7 +281,6 @@ OR=$R/ovs
 V="ovs-vsctl --db=unix:$OR/db.sock --timeout=60"
 A="ovs-appctl -t $OR/ovs-vswitchd.ctl"
 ovs_up() {
-	local variant=$1 p t
 	mkdir -p "$OR"
 	export OVS_RUNDIR=$OR OVS_LOGDIR=$OR OVS_DBDIR=$OR
 	ovsdb-tool create "$OR/conf.db" /usr/share/openvswitch/vswitch.ovsschema
@@ -248,16 +295,19 @@ ovs_up() {
 		--log-file="$OR/ovs-vswitchd.log" -vconsole:off --detach --no-chdir
 	$V add-br br0 -- set bridge br0 datapath_type=netdev
 	ovs-ofctl del-flows br0
-	if [ "$variant" = out ]; then
-		ovs-ofctl add-flow br0 in_port=1,actions=output:2
-	else
-		ovs-ofctl add-flow br0 actions=NORMAL
-	fi
+}
+# OVS's PMD blocks while it has no rx queue, leaving CPU 1 to vswitch's worker.
+ovs_attach() {
+	local p t i
 	for i in 0 1; do
 		$V add-port br0 vu$i -- set Interface vu$i type=dpdkvhostuserclient \
 			options:vhost-server-path="$R/vu$i.sock" ofport_request=$((i + 1))
 	done
-	[ "$variant" = normal ] && $A fdb/add br0 vu1 0 02:00:00:00:00:02 >/dev/null
+	for _ in $(seq 1 100); do
+		[ "$($V get Interface vu0 link_state)" = up ] &&
+			[ "$($V get Interface vu1 link_state)" = up ] && break
+		sleep 0.1
+	done
 	p=$(cat "$OR/ovs-vswitchd.pid")
 	for t in /proc/"$p"/task/*; do
 		case "$(cat "$t/comm")" in
@@ -266,10 +316,29 @@ ovs_up() {
 		esac
 	done
 }
+ovs_detach() {
+	$V del-port br0 vu0 -- del-port br0 vu1
+}
+# ovs-out: in_port=1,actions=output:2; ovs-normal: NORMAL with the destination in the fdb.
+ovs_mode() {
+	ovs-ofctl del-flows br0
+	if [ "$1" = ovs-out ]; then
+		ovs-ofctl add-flow br0 in_port=1,actions=output:2
+		[ "$loop" = 1 ] && ovs-ofctl add-flow br0 in_port=2,actions=output:1
+	else
+		ovs-ofctl add-flow br0 actions=NORMAL
+		$A fdb/add br0 vu1 0 02:00:00:00:00:02 >/dev/null
+		[ "$loop" = 1 ] && $A fdb/add br0 vu0 0 02:00:00:00:00:01 >/dev/null
+	fi
+	return 0
+}
+# Frames the switch wrote into the peer: into vu1 (uni), into vu0 and vu1 (loop).
 ovs_tx() {
-	$A dpctl/show -s netdev@ovs-netdev | awk '
+	$A dpctl/show -s netdev@ovs-netdev | awk -v loop="$loop" '
 		/port [0-9]+: / { cur = $3 }
-		cur == "vu1" && /TX packets:/ { sub("packets:", "", $2); print $2; exit }'
+		(cur == "vu1" || (loop && cur == "vu0")) && /TX packets:/ {
+			sub("packets:", "", $2); n += $2 }
+		END { print n + 0 }'
 }
 ovs_window() {
 	local t0 t1 a b st cpp k0 k1 p
@@ -278,7 +347,7 @@ ovs_window() {
 	a=$(ovs_tx)
 	k0=$(thread_ticks "$p" pmd)
 	t0=$(date +%s.%N)
-	sleep "$seconds"
+	window_sleep ovs "$(thread_id "$p" pmd)"
 	b=$(ovs_tx)
 	k1=$(thread_ticks "$p" pmd)
 	t1=$(date +%s.%N)
@@ -304,6 +373,21 @@ ovs_down() {
 	rm -rf "$OR"
 }
 
+# The measurement window: sleeps, or records a profile of the switch's worker (-p) or of the
+# peer (-P) meanwhile. Profiles go to FILE-<switch>-<size>B-<cycle> (last window wins).
+window_sleep() { # SWITCH WORKER_TID
+	local f
+	if [ -n "$profile" ] && [ "$1" = vswitch ]; then
+		f=$profile-$sw-${size}B-$r
+		perf record -q -F 4999 -t "$2" -o "$f" -- sleep "$seconds" >/dev/null 2>&1
+	elif [ -n "$peer_profile" ]; then
+		f=$peer_profile-$sw-${size}B-$r
+		perf record -q -F 4999 -p "$PEER_PID" -o "$f" -- sleep "$seconds" >/dev/null 2>&1
+	else
+		sleep "$seconds"
+	fi
+}
+
 # TID of the thread of PID whose name starts with PREFIX.
 thread_id() {
 	local t
@@ -327,43 +411,81 @@ thread_ticks() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print 0 }'; }
 
-# Rounds: one peer per round and every switch in turn connected to it (the order rotates from
-# round to round). Runs on this shared machine are bimodal, and the mode follows the peer's
-# memory (a fresh peer's hugepages): within a round all switches see the same peer, so the
-# per-round ratios pair like with like.
+# Cycles. Runs on this shared machine are bimodal and the mode changes with time (seconds to
+# tens of seconds: the hypervisor, other guests), not with the process. So one peer and both
+# daemons stay up for a frame size, and each cycle measures every variant in turn, moving the
+# peer's two sockets from one switch to the other (port delete/add; the variants of one switch
+# differ only by their rules). Adjacent windows mostly share a mode, and the per-cycle ratios
+# pair like with like. The order reverses every other cycle.
 declare -A MP CP OCP RATIO
 sw_list=(${switches//,/ })
+use_vs=0 use_vsb=0 use_ovs=0
+for sw in "${sw_list[@]}"; do
+	case $sw in
+	vswitch | vswitch-out) use_vs=1 ;;
+	vswitch-b | vswitch-b-out)
+		[ -x "${VSWITCHD_B:-}" ] || die "$sw needs VSWITCHD_B (a second vswitchd build)"
+		use_vsb=1
+		;;
+	ovs-out | ovs-normal) use_ovs=1 ;;
+	*) die "unknown switch $sw" ;;
+	esac
+done
+attached=
+attach() { # DAEMON: a, b (vswitch) or ovs; detaches the current one first
+	[ "$attached" = "$1" ] && return 0
+	case $attached in a | b) VS=$attached vs_detach ;; ovs) ovs_detach ;; esac
+	case $1 in a | b) VS=$1 vs_attach ;; ovs) ovs_attach ;; esac
+	attached=$1
+}
 for size in $sizes; do
 	mk_pcap "$R/f$size.pcap" "$size"
+	peer_start "$size"
+	[ "$use_vs" = 1 ] && VS=a vs_up
+	[ "$use_vsb" = 1 ] && VS=b vs_up
+	[ "$use_ovs" = 1 ] && ovs_up
+	attached=
+	first=1
 	for r in $(seq 1 "$runs"); do
-		peer_start "$size"
+		order=("${sw_list[@]}")
+		if [ $((r % 2)) -eq 0 ]; then
+			order=()
+			for ((k = ${#sw_list[@]} - 1; k >= 0; k--)); do order+=("${sw_list[$k]}"); done
+		fi
 		declare -A RM=()
-		for k in $(seq 0 $((${#sw_list[@]} - 1))); do
-			sw=${sw_list[$(((k + r - 1) % ${#sw_list[@]}))]}
-			case $sw in
-			vswitch) vs_up ;;
-			vswitch-out) vs_up out ;;
-			ovs-out) ovs_up out ;;
-			ovs-normal) ovs_up normal ;;
-			*) die "unknown switch $sw" ;;
-			esac
-			[ "$k" -eq 0 ] && peer_go
+		for sw in "${order[@]}"; do
+			if [[ "$sw" == vswitch-b* ]]; then
+				VS=b
+				attach b
+				vs_mode "$sw"
+			elif [[ "$sw" == vswitch* ]]; then
+				VS=a
+				attach a
+				vs_mode "$sw"
+			else
+				attach ovs
+				ovs_mode "$sw"
+			fi
+			if [ "$first" = 1 ]; then
+				peer_go
+				first=0
+			fi
 			[[ "$sw" == vswitch* ]] && vs_wait
+			peer_refill
 			sleep "$warmup"
 			if [[ "$sw" == vswitch* ]]; then
 				read -r m c share < <(vs_window)
-				vs_down
 			else
 				read -r m c share < <(ovs_window)
-				ovs_down
 			fi
 			oc=$(awk -v c="$c" -v s="$share" 'BEGIN { printf "%.1f", c * (s > 1 ? 1 : s) }')
-			echo "vhost $sw ${size}B round $r: $m Mpps, $c cycles/packet ($oc on CPU," \
+			echo "vhost $sw ${size}B cycle $r: $m Mpps, $c cycles/packet ($oc on CPU," \
 				"worker ran ${share} of the window)" >&2
 			jq -nc --arg sw "$sw" --argjson size "$size" --argjson m "$m" --argjson c "$c" \
 				--argjson oc "$oc" --argjson sh "$share" --argjson s "$seconds" \
 				--argjson core "$core" --argjson r "$r" \
-				'{scenario: "vhost-uni", switch: $sw, frame_size: $size, round: $r, mpps: $m,
+				--arg sc "$([ "$loop" = 1 ] && echo vhost-loop || echo vhost-uni)" \
+				'{scenario: $sc, switch: $sw, frame_size: $size, cycle: $r, mpps: $m,
 				  cycles_per_packet: $c, cycles_per_packet_on_cpu: $oc, worker_cpu_share: $sh,
 				  window_s: $s, worker_core: $core, time: now | floor}' >>"$out"
 			MP[$sw:$size]+="$m "
@@ -371,29 +493,33 @@ for size in $sizes; do
 			OCP[$sw:$size]+="$oc "
 			RM[$sw]=$m
 		done
-		peer_stop
-		for pair in vswitch:ovs-normal vswitch-out:ovs-out; do
+		for pair in vswitch:ovs-normal vswitch-out:ovs-out vswitch-b:vswitch vswitch-b-out:vswitch-out; do
 			a=${pair%%:*} b=${pair#*:}
 			[ -n "${RM[$a]:-}" ] && [ -n "${RM[$b]:-}" ] || continue
 			RATIO[$pair:$size]+="$(awk -v a="${RM[$a]}" -v b="${RM[$b]}" \
 				'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }') "
 		done
 	done
+	[ "$use_vs" = 1 ] && VS=a vs_down
+	[ "$use_vsb" = 1 ] && VS=b vs_down
+	[ "$use_ovs" = 1 ] && ovs_down
+	peer_stop
 done
 
-# Medians per switch and size; then, per pair, the median of the per-round ratios (the L2
+# Medians per switch and size; then, per pair, the median of the per-cycle ratios (the L2
 # bridge against OVS NORMAL, the one-rule flow table against OVS's one-rule datapath).
 med() { printf '%s\n' $1 | median; }
 echo
 for size in $sizes; do
 	for sw in "${sw_list[@]}"; do
-		printf 'vhost %-12s %5sB  %7.3f Mpps  %7.1f cycles/pkt (%s on CPU)  [runs: %s]\n' \
+		printf 'vhost %-13s %5sB  median %6.2f Mpps %6.1f cycles/pkt (%s on CPU)  best %6.2f Mpps %6.1f cycles/pkt  [Mpps: %s]\n' \
 			"$sw" "$size" "$(med "${MP[$sw:$size]}")" "$(med "${CP[$sw:$size]}")" \
-			"$(med "${OCP[$sw:$size]}")" "${MP[$sw:$size]% }"
+			"$(med "${OCP[$sw:$size]}")" "$(printf '%s\n' ${MP[$sw:$size]} | sort -g | tail -1)" \
+			"$(printf '%s\n' ${CP[$sw:$size]} | sort -g | head -1)" "${MP[$sw:$size]% }"
 	done
-	for pair in vswitch:ovs-normal vswitch-out:ovs-out; do
+	for pair in vswitch:ovs-normal vswitch-out:ovs-out vswitch-b:vswitch vswitch-b-out:vswitch-out; do
 		[ -n "${RATIO[$pair:$size]:-}" ] || continue
-		printf 'vhost %5sB  %s = %.2f (median of rounds)  [rounds: %s]\n' "$size" \
+		printf 'vhost %5sB  %s = %.2f (median of cycles)  [cycles: %s]\n' "$size" \
 			"${pair/:/\/}" "$(med "${RATIO[$pair:$size]}")" "${RATIO[$pair:$size]% }"
 	done
 done
