@@ -175,7 +175,11 @@ t_cleanup() {
 	[ -n "$VS_PID" ] && kill -TERM "$VS_PID" 2>/dev/null && sleep 0.3 && kill -9 "$VS_PID" 2>/dev/null
 	for p in "${T_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	for l in "${T_LINKS[@]}"; do ip link del "$l" 2>/dev/null; done
-	for ns in "${T_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	# Daemons a test started inside its hosts (iperf3 -D...) die with them.
+	for ns in "${T_NETNS[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
 	if [ "${T_KEEP:-0}" = 1 ] || [ "$T_FAIL" -gt 0 ]; then
 		echo "[$T_NAME] logs kept in $T_DIR"
 	else
