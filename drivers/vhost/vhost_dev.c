@@ -100,9 +100,9 @@ static int vring_start(struct vhost_dev *dev, unsigned i, struct err *err)
 		return ret;
 	if (fixed)
 		LOG_OBJ(NOTICE, dev->name,
-			"vring %u: used index %u differs from base %u (buffers in flight from the "
-			"previous back-end are lost); continuing from the used index",
-			i, virtq_base(&dev->vqs[i]), vr->base);
+			"vring %u: used position differs from base 0x%x (buffers in flight from "
+			"the previous back-end are lost); continuing from the used position 0x%x",
+			i, vr->base, virtq_base(&dev->vqs[i]));
 	vr->running = true;
 	return 0;
 }
@@ -291,8 +291,15 @@ static int handle_vring(struct vhost_dev *dev, const struct vhost_msg *msg, int 
 		vr->addr_set = true;
 		break;
 	case VHOST_REQ_SET_VRING_BASE:
+		// Packed rings carry two 15-bit positions and their wrap counters (checked against
+		// the ring size at start); a split ring base is one 16-bit index.
+		if (!(dev->features & VHOST_BIT(VIRTIO_F_RING_PACKED)) &&
+			msg->state.num > UINT16_MAX)
+			return err_set(err, -EINVAL, "num",
+				"SET_VRING_BASE: base %u does not fit a split ring index",
+				msg->state.num);
 		vring_stop(dev, i);
-		vr->base = (uint16_t)msg->state.num;
+		vr->base = msg->state.num;
 		break;
 	case VHOST_REQ_GET_VRING_BASE:
 		vring_stop(dev, i);
@@ -340,11 +347,18 @@ static int handle(struct vhost_dev *dev, const struct vhost_msg *msg, int *fds, 
 				"SET_FEATURES: bits 0x%" PRIx64
 				" were not offered (offered 0x%" PRIx64 ")",
 				(uint64_t)(v & ~VHOST_DEV_FEATURES), (uint64_t)VHOST_DEV_FEATURES);
+		if ((v & VHOST_BIT(VIRTIO_F_RING_PACKED)) &&
+			!(v & VHOST_BIT(VIRTIO_F_VERSION_1)))
+			return err_set(err, -EINVAL, "features",
+				"SET_FEATURES: VIRTIO_F_RING_PACKED (bit %d) needs "
+				"VIRTIO_F_VERSION_1 (bit %d)",
+				VIRTIO_F_RING_PACKED, VIRTIO_F_VERSION_1);
 		if (v != dev->features) {
 			// Header size and ring options change under running queues: restart them.
 			stop_all(dev);
 			dev->features = v;
-			LOG_OBJ(INFO, dev->name, "features 0x%" PRIx64 "%s%s%s%s", v,
+			LOG_OBJ(INFO, dev->name, "features 0x%" PRIx64 "%s%s%s%s%s", v,
+				(v & VHOST_BIT(VIRTIO_F_RING_PACKED)) ? " packed" : "",
 				(v & VHOST_BIT(VIRTIO_NET_F_MRG_RXBUF)) ? " mrg_rxbuf" : "",
 				(v & VHOST_BIT(VIRTIO_RING_F_EVENT_IDX)) ? " event_idx" : "",
 				(v & VHOST_BIT(VIRTIO_RING_F_INDIRECT_DESC)) ? " indirect" : "",

@@ -17,12 +17,13 @@
 
 #define VHOST_DEV_MAX_VRINGS (2 * PORT_MAX_QUEUES)
 
-// What we offer. No LOG_ALL / LOG_SHMFD (no live-migration dirty log), no IOMMU, no packed ring.
+// What we offer. No LOG_ALL / LOG_SHMFD (no live-migration dirty log), no IOMMU. Split and
+// packed rings (the front-end picks: RING_PACKED needs VERSION_1).
 #define VHOST_DEV_FEATURES \
 	(VHOST_BIT(VIRTIO_F_VERSION_1) | VHOST_BIT(VIRTIO_NET_F_MRG_RXBUF) | \
 		VHOST_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VHOST_BIT(VIRTIO_RING_F_EVENT_IDX) | \
 		VHOST_BIT(VIRTIO_NET_F_MQ) | VHOST_BIT(VIRTIO_F_ANY_LAYOUT) | \
-		VHOST_BIT(VHOST_USER_F_PROTOCOL_FEATURES))
+		VHOST_BIT(VIRTIO_F_RING_PACKED) | VHOST_BIT(VHOST_USER_F_PROTOCOL_FEATURES))
 #define VHOST_DEV_PROTOCOL_FEATURES \
 	(VHOST_BIT(VHOST_PROTOCOL_F_MQ) | VHOST_BIT(VHOST_PROTOCOL_F_REPLY_ACK))
 
@@ -31,7 +32,9 @@ struct vhost_vring {
 	uint32_t num; // 0: not set
 	bool addr_set;
 	struct vhost_vring_addr addr;
-	uint16_t base; // next avail index (SET_VRING_BASE, or saved when the queue stopped)
+	// Ring position (SET_VRING_BASE, or saved when the queue stopped), encoded as
+	// virtq_config.base: split, next avail index; packed, avail and used halves with wrap bits.
+	uint32_t base;
 	int kickfd; // -1: none (drained only; we poll)
 	int callfd; // -1: none
 	int errfd; // front-end's error eventfd, -1: none

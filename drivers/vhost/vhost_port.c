@@ -23,6 +23,7 @@
 #include "drivers/vhost/vhost_dev.h"
 #include "drivers/vhost/vhost_proto.h"
 #include "drivers/vhost/virtq.h"
+#include "drivers/vhost/virtq_packed.h"
 
 LOG_MODULE("vhost");
 
@@ -835,19 +836,29 @@ static bool vhost_link_get(struct port *port)
 		vhost_dev_n_running(&vp->dev) > 0;
 }
 
-// "running (size 256, avail 1234, used 1230)" from the guest's ring indices: where a stuck
-// queue stands (the ring memory stays mapped while the vring runs).
+// "running (size 256, avail 1234, used 1230)": where a stuck queue stands, avail - used being
+// what the guest posted and we did not take yet (the ring memory stays mapped while the vring
+// runs). Split: the guest's ring indices. Packed: descriptors we took (free-running) and those
+// still marked available after them.
 static void vring_state(struct vhost_port *vp, unsigned i, char *buf, size_t size)
 {
 	const struct virtq *vq = &vp->vqs[i];
+	uint16_t avail, used;
 
 	if (!vp->dev.vr[i].running) {
 		snprintf(buf, size, "stopped");
 		return;
 	}
-	snprintf(buf, size, "running (size %u, avail %u, used %u)", vq->size,
-		atomic_load_explicit(&vq->avail->idx, memory_order_relaxed),
-		atomic_load_explicit(&vq->used->idx, memory_order_relaxed));
+	if (vq->packed) {
+		uint16_t pending;
+
+		virtq_packed_ring_state(vq, &used, &pending);
+		avail = (uint16_t)(used + pending);
+	} else {
+		avail = atomic_load_explicit(&vq->avail->idx, memory_order_relaxed);
+		used = atomic_load_explicit(&vq->used->idx, memory_order_relaxed);
+	}
+	snprintf(buf, size, "running (size %u, avail %u, used %u)", vq->size, avail, used);
 }
 
 static void vhost_status(struct port *port, port_status_emit_fn emit, void *ctx)
@@ -864,6 +875,9 @@ static void vhost_status(struct port *port, port_status_emit_fn emit, void *ctx)
 	emit(ctx, "features", buf);
 	snprintf(buf, sizeof(buf), "0x%" PRIx64, vp->dev.protocol_features);
 	emit(ctx, "protocol-features", buf);
+	if (vp->conn == VHOST_CONN_CONNECTED)
+		emit(ctx, "ring",
+			(vp->dev.features & VHOST_BIT(VIRTIO_F_RING_PACKED)) ? "packed" : "split");
 	snprintf(buf, sizeof(buf), "%u/%u", vp->dev.n_pairs, vp->dev.n_vrings / 2);
 	emit(ctx, "queue-pairs", buf);
 	snprintf(buf, sizeof(buf), "%u", running);

@@ -249,10 +249,6 @@ int vhost_proto_parse(const void *buf, size_t len, unsigned n_fds, unsigned max_
 			return err_set(err, -EINVAL, "num",
 				"SET_VRING_NUM: ring size %u is not a power of two in 1..%u",
 				msg->state.num, VHOST_VRING_SIZE_MAX);
-		if (msg->request == VHOST_REQ_SET_VRING_BASE && msg->state.num > UINT16_MAX)
-			return err_set(err, -EINVAL, "num",
-				"SET_VRING_BASE: base %u does not fit a split ring index",
-				msg->state.num);
 		if (msg->request == VHOST_REQ_SET_VRING_ENABLE && msg->state.num > 1)
 			return err_set(err, -EINVAL, "num",
 				"SET_VRING_ENABLE: value %u, expected 0/1", msg->state.num);

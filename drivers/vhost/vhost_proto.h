@@ -153,8 +153,9 @@ int vhost_proto_hdr_check(const void *hdr, uint32_t *size, struct err *err);
 // nothing in buf) and returns 0; the fd count then matches what the request carries. Returns
 // -EPROTO (framing: disconnect) or -EINVAL (bad payload: the request is refused) with err filled.
 // Checks: payload size per request, fd count, vring index < max_vrings, ring size a power of two
-// <= 32768, ring base < 65536, kick/call/err reserved bits, memory regions (1..8, non-empty, no
-// 64-bit overflow of gpa/uva/offset + size, no overlap in gpa or uva).
+// <= 32768, kick/call/err reserved bits, memory regions (1..8, non-empty, no 64-bit overflow of
+// gpa/uva/offset + size, no overlap in gpa or uva). The ring base depends on the negotiated
+// ring layout: vhost_dev.c checks it.
 int vhost_proto_parse(const void *buf, size_t len, unsigned n_fds, unsigned max_vrings,
 	struct vhost_msg *msg, struct err *err);
 

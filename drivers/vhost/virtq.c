@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "drivers/vhost/vhost_proto.h"
+#include "drivers/vhost/virtq_internal.h"
+#include "drivers/vhost/virtq_packed.h"
 
 static const char *const error_names[VIRTQ_ERR_MAX] = {
 	[VIRTQ_ERR_NONE] = "none",
@@ -25,6 +27,9 @@ static const char *const error_names[VIRTQ_ERR_MAX] = {
 	[VIRTQ_ERR_INDIRECT_NEXT] = "indirect descriptor with the next flag",
 	[VIRTQ_ERR_INDIRECT_FEATURE] = "indirect descriptor not negotiated",
 	[VIRTQ_ERR_DIRECTION] = "buffer with the wrong direction",
+	[VIRTQ_ERR_ID] = "buffer id out of range",
+	[VIRTQ_ERR_CHAIN_AVAIL] = "chained descriptor not made available",
+	[VIRTQ_ERR_INDIRECT_CHAIN] = "indirect descriptor inside a descriptor chain",
 };
 
 const char *virtq_error_name(enum virtq_error e)
@@ -32,13 +37,6 @@ const char *virtq_error_name(enum virtq_error e)
 	if ((unsigned)e < VIRTQ_ERR_MAX)
 		return error_names[e];
 	return "unknown";
-}
-
-// Single-writer counter update: a plain add, atomic only so that readers never tear.
-static inline void ctr_add(_Atomic uint64_t *c, uint64_t v)
-{
-	atomic_store_explicit(
-		c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
 }
 
 void virtq_stats_read(const struct virtq *vq, struct virtq_stats_snap *out)
@@ -70,7 +68,7 @@ static void virtq_fences_init(void)
 void virtq_count_tx_invalid(struct virtq *vq, uint16_t n)
 {
 	if (n > 0)
-		ctr_add(&vq->stats.drop_invalid, n);
+		virtq_ctr_add(&vq->stats.drop_invalid, n);
 }
 
 void virtq_init(struct virtq *vq, uint16_t port_id, uint16_t qid, int errfd)
@@ -100,8 +98,10 @@ void virtq_quiesce(struct virtq *vq)
 		nanosleep(&ts, NULL);
 }
 
-uint16_t virtq_base(const struct virtq *vq)
+uint32_t virtq_base(const struct virtq *vq)
 {
+	if (vq->packed)
+		return virtq_packed_base(vq);
 	return vq->last_avail_idx;
 }
 
@@ -115,20 +115,17 @@ void virtq_clear_error(struct virtq *vq)
 	atomic_store_explicit(&vq->error, VIRTQ_ERR_NONE, memory_order_relaxed);
 }
 
-int virtq_start(struct virtq *vq, const struct virtq_config *cfg, bool *base_fixed, struct err *err)
+// Ring part of virtq_start() for a split queue (see virtq_packed_start() for packed ones).
+static int split_start(
+	struct virtq *vq, const struct virtq_config *cfg, bool *base_fixed, struct err *err)
 {
 	uint64_t size = cfg->size;
 	uint64_t desc_len = 16 * size;
 	uint64_t avail_len = 4 + 2 * size + 2; // flags, idx, ring, used_event
 	uint64_t used_len = 4 + 8 * size + 2; // flags, idx, ring, avail_event
+	uint16_t base = (uint16_t)cfg->base, used_idx;
 	void *desc, *avail, *used;
-	uint16_t used_idx;
 
-	*base_fixed = false;
-	if (cfg->mem == NULL)
-		return err_set(err, -EINVAL, "mem", "vring %u: no memory table", vq->qid);
-	if (size == 0 || size > VHOST_VRING_SIZE_MAX || (size & (size - 1)))
-		return err_set(err, -EINVAL, "num", "vring size %u invalid", cfg->size);
 	if ((desc = vhost_mem_uva(cfg->mem, cfg->desc, desc_len)) == NULL)
 		return err_set(err, -EINVAL, "desc",
 			"descriptor table at 0x%llx (+%llu) is not inside one memory region",
@@ -147,6 +144,45 @@ int virtq_start(struct virtq *vq, const struct virtq_config *cfg, bool *base_fix
 	vq->desc = desc;
 	vq->avail = avail;
 	vq->used = used;
+	vq->last_avail_idx = base;
+	vq->last_used_idx = base;
+	// We complete buffers in order and hold none across a stop, so used idx == base unless
+	// the previous back-end left some in flight; follow the ring then (they are lost).
+	used_idx = atomic_load_explicit(&vq->used->idx, memory_order_acquire);
+	if (used_idx != base) {
+		vq->last_avail_idx = used_idx;
+		vq->last_used_idx = used_idx;
+		*base_fixed = true;
+	}
+	// We poll: ask the guest not to kick. Without event idx through the used flags; with it
+	// by parking avail_event just behind the current index, so a kick needs a full wrap.
+	vq->used->flags = VIRTQ_USED_F_NO_NOTIFY;
+	if (cfg->features & VHOST_BIT(VIRTIO_RING_F_EVENT_IDX)) {
+		volatile uint16_t *avail_event = (volatile uint16_t *)&vq->used->ring[size];
+
+		*avail_event = (uint16_t)(vq->last_avail_idx - 1);
+	}
+	return 0;
+}
+
+int virtq_start(struct virtq *vq, const struct virtq_config *cfg, bool *base_fixed, struct err *err)
+{
+	bool packed = cfg->features & VHOST_BIT(VIRTIO_F_RING_PACKED);
+	uint64_t size = cfg->size;
+	int ret;
+
+	*base_fixed = false;
+	if (cfg->mem == NULL)
+		return err_set(err, -EINVAL, "mem", "vring %u: no memory table", vq->qid);
+	if (size == 0 || size > VHOST_VRING_SIZE_MAX || (size & (size - 1)))
+		return err_set(err, -EINVAL, "num", "vring size %u invalid", cfg->size);
+	if (packed)
+		ret = virtq_packed_start(vq, cfg, base_fixed, err);
+	else
+		ret = split_start(vq, cfg, base_fixed, err);
+	if (ret < 0)
+		return ret;
+	vq->packed = packed;
 	vq->mem = cfg->mem;
 	vq->pool = cfg->pool;
 	vq->size = cfg->size;
@@ -159,25 +195,7 @@ int virtq_start(struct virtq *vq, const struct virtq_config *cfg, bool *base_fix
 		? 12
 		: 10;
 	vq->callfd = cfg->callfd;
-	vq->last_avail_idx = cfg->base;
-	vq->last_used_idx = cfg->base;
-	// We complete buffers in order and hold none across a stop, so used idx == base unless
-	// the previous back-end left some in flight; follow the ring then (they are lost).
-	used_idx = atomic_load_explicit(&vq->used->idx, memory_order_acquire);
-	if (used_idx != cfg->base) {
-		vq->last_avail_idx = used_idx;
-		vq->last_used_idx = used_idx;
-		*base_fixed = true;
-	}
 	vq->signalled_used_valid = false;
-	// We poll: ask the guest not to kick. Without event idx through the used flags; with it
-	// by parking avail_event just behind the current index, so a kick needs a full wrap.
-	vq->used->flags = VIRTQ_USED_F_NO_NOTIFY;
-	if (vq->event_idx) {
-		volatile uint16_t *avail_event = (volatile uint16_t *)&vq->used->ring[vq->size];
-
-		*avail_event = (uint16_t)(vq->last_avail_idx - 1);
-	}
 	atomic_store_explicit(&vq->error, VIRTQ_ERR_NONE, memory_order_relaxed);
 	// Publishes everything above; pairs with the seq_cst load of ready in burst_enter().
 	atomic_store_explicit(&vq->ready, 1, memory_order_seq_cst);
@@ -214,8 +232,7 @@ static inline void burst_leave(struct virtq *vq)
 	atomic_store_explicit(&vq->busy, 0, memory_order_release);
 }
 
-// Stops the queue on a guest error and wakes the control thread (one eventfd write, once).
-static __noinline void vq_fail(struct virtq *vq, int neg_err)
+__noinline void virtq_fail__(struct virtq *vq, int neg_err)
 {
 	uint32_t expected = VIRTQ_ERR_NONE;
 	uint64_t one = 1;
@@ -341,9 +358,9 @@ static inline void vq_notify(struct virtq *vq)
 		ssize_t r = write(vq->callfd, &one, sizeof(one));
 
 		(void)r; // EAGAIN only when the counter is saturated: the guest is signalled anyway
-		ctr_add(&vq->stats.notify, 1);
+		virtq_ctr_add(&vq->stats.notify, 1);
 	} else {
-		ctr_add(&vq->stats.notify_suppressed, 1);
+		virtq_ctr_add(&vq->stats.notify_suppressed, 1);
 	}
 }
 
@@ -373,32 +390,6 @@ static inline int avail_count(struct virtq *vq, uint16_t *avail_idx)
 		return -1;
 	*avail_idx = idx;
 	return n;
-}
-
-// memcpy for the short copies of the fast path (headers, small frames): two overlapping
-// constant-size moves instead of a libc call; never touches bytes outside [0, n).
-static __always_inline void copy_bytes(uint8_t *d, const uint8_t *s, size_t n)
-{
-	if (n <= 16) {
-		if (n >= 8) {
-			__builtin_memcpy(d, s, 8);
-			__builtin_memcpy(d + n - 8, s + n - 8, 8);
-		} else if (n >= 4) {
-			__builtin_memcpy(d, s, 4);
-			__builtin_memcpy(d + n - 4, s + n - 4, 4);
-		} else {
-			for (size_t i = 0; i < n; i++)
-				d[i] = s[i];
-		}
-	} else if (n <= 32) {
-		__builtin_memcpy(d, s, 16);
-		__builtin_memcpy(d + n - 16, s + n - 16, 16);
-	} else if (n <= 64) {
-		__builtin_memcpy(d, s, 32);
-		__builtin_memcpy(d + n - 32, s + n - 32, 32);
-	} else {
-		memcpy(d, s, n);
-	}
 }
 
 // Copies one guest TX chain into p through the general walker (chained, indirect or
@@ -431,7 +422,7 @@ static __noinline int dequeue_walk(struct virtq *vq, uint16_t head, struct pkt *
 			continue;
 		// Keep walking an oversize chain: it is validated and returned to the guest.
 		if (likely(len + l <= room))
-			copy_bytes(dst + len, src, l);
+			virtq_copy_bytes(dst + len, src, l);
 		len += l;
 	}
 	if (unlikely(r < 0))
@@ -458,25 +449,6 @@ static inline void used_prefetch(const struct virtq *vq, uint16_t n)
 		prefetchw(&vq->used->ring[(uint16_t)(vq->last_used_idx + n - 1) & vq->mask]);
 }
 
-// Lines of a guest buffer worth prefetching: the first two and the last (the header and a
-// small frame; the hardware prefetcher follows the middle of a large one).
-static inline void buf_prefetch(const uint8_t *b, uint32_t len, bool write)
-{
-	if (write) {
-		prefetchw(b);
-		if (len > 64)
-			prefetchw(b + 64);
-		if (len > 128)
-			prefetchw(b + len - 1);
-	} else {
-		prefetch0(b);
-		if (len > 64)
-			prefetch0(b + 64);
-		if (len > 128)
-			prefetch0(b + len - 1);
-	}
-}
-
 uint16_t virtq_dequeue_burst(struct virtq *vq, struct pkt **pkts, uint16_t n)
 {
 	uint16_t avail_idx, i, got = 0, done = 0;
@@ -490,9 +462,14 @@ uint16_t virtq_dequeue_burst(struct virtq *vq, struct pkt **pkts, uint16_t n)
 
 	if (!burst_enter(vq))
 		return 0;
+	// The layout is fixed while the queue runs (set before ready, read after entering).
+	if (unlikely(vq->packed)) {
+		got = virtq_packed_dequeue(vq, pkts, n);
+		goto out;
+	}
 	if (unlikely((navail = avail_count(vq, &avail_idx)) < 0)) {
-		vq_fail(vq, -VIRTQ_ERR_AVAIL_IDX);
-		ctr_add(&vq->stats.drop_invalid, 1);
+		virtq_fail__(vq, -VIRTQ_ERR_AVAIL_IDX);
+		virtq_ctr_add(&vq->stats.drop_invalid, 1);
 		goto out;
 	}
 	n = MIN(n, (uint16_t)navail);
@@ -516,7 +493,7 @@ uint16_t virtq_dequeue_burst(struct virtq *vq, struct pkt **pkts, uint16_t n)
 
 		while (k < n && (bufs[k] = pkt_alloc(vq->pool)) != NULL)
 			k++;
-		ctr_add(&vq->stats.drop_nobuf, n - k);
+		virtq_ctr_add(&vq->stats.drop_nobuf, n - k);
 		n = k;
 		if (n == 0)
 			goto out;
@@ -540,7 +517,7 @@ uint16_t virtq_dequeue_burst(struct virtq *vq, struct pkt **pkts, uint16_t n)
 				    (b = vhost_mem_gpa(vq->mem, addr, dlen)) != NULL)) {
 				src[i] = b + skip;
 				flen[i] = dlen - skip;
-				buf_prefetch(b, dlen, false);
+				virtq_buf_prefetch(b, dlen, false);
 			}
 		}
 	}
@@ -549,7 +526,7 @@ uint16_t virtq_dequeue_burst(struct virtq *vq, struct pkt **pkts, uint16_t n)
 		bool big = false;
 
 		if (likely(src[i] != NULL)) {
-			copy_bytes(pkt_data(p), src[i], flen[i]);
+			virtq_copy_bytes(pkt_data(p), src[i], flen[i]);
 			p->len = flen[i];
 			r = 0;
 		} else {
@@ -574,19 +551,19 @@ uint16_t virtq_dequeue_burst(struct virtq *vq, struct pkt **pkts, uint16_t n)
 		// Chain i is bad: free the buffers we did not fill, complete those before it.
 		pkt_free_bulk(&bufs[i], n - i);
 		invalid++;
-		vq_fail(vq, r);
+		virtq_fail__(vq, r);
 	}
 	if (done > 0) {
 		vq->last_avail_idx += done;
 		used_publish(vq, done);
 		vq_notify(vq);
 	}
-	ctr_add(&vq->stats.packets, got);
-	ctr_add(&vq->stats.bytes, bytes);
+	virtq_ctr_add(&vq->stats.packets, got);
+	virtq_ctr_add(&vq->stats.bytes, bytes);
 	if (unlikely(oversize))
-		ctr_add(&vq->stats.drop_oversize, oversize);
+		virtq_ctr_add(&vq->stats.drop_oversize, oversize);
 	if (unlikely(invalid))
-		ctr_add(&vq->stats.drop_invalid, invalid);
+		virtq_ctr_add(&vq->stats.drop_invalid, invalid);
 out:
 	burst_leave(vq);
 	return got;
@@ -696,7 +673,7 @@ static inline void rx_copy(
 					data_left = 0;
 				}
 				c = MIN(room, src_left);
-				copy_bytes(dst, src, c);
+				virtq_copy_bytes(dst, src, c);
 				dst += c;
 				room -= c;
 				src += c;
@@ -728,7 +705,7 @@ static inline void rx_copy_simple(struct virtq *vq, const struct rx_simple *s, u
 			memcpy(s[k].dst, &hdr, sizeof(hdr));
 		else
 			memcpy(s[k].dst, &hdr, 10); // legacy header without num_buffers
-		copy_bytes(s[k].dst + vq->hdr_len, pkt_data(s[k].p), len);
+		virtq_copy_bytes(s[k].dst + vq->hdr_len, pkt_data(s[k].p), len);
 		used_write(vq, s[k].slot, s[k].head, vq->hdr_len + len);
 	}
 }
@@ -743,12 +720,17 @@ uint16_t virtq_enqueue_burst(struct virtq *vq, struct pkt *const *pkts, uint16_t
 	int r = 0;
 
 	if (!burst_enter(vq)) {
-		ctr_add(&vq->stats.drop_down, n);
+		virtq_ctr_add(&vq->stats.drop_down, n);
 		return 0;
 	}
+	if (unlikely(vq->packed)) {
+		i = virtq_packed_enqueue(vq, pkts, n);
+		burst_leave(vq);
+		return i;
+	}
 	if (unlikely(avail_count(vq, &avail_idx) < 0)) {
-		vq_fail(vq, -VIRTQ_ERR_AVAIL_IDX);
-		ctr_add(&vq->stats.drop_invalid, n);
+		virtq_fail__(vq, -VIRTQ_ERR_AVAIL_IDX);
+		virtq_ctr_add(&vq->stats.drop_invalid, n);
 		burst_leave(vq);
 		return 0;
 	}
@@ -776,7 +758,7 @@ uint16_t virtq_enqueue_burst(struct virtq *vq, struct pkt *const *pkts, uint16_t
 				.p = p,
 				.head = rv.heads[0],
 				.slot = (uint16_t)(vq->last_used_idx + used)};
-			buf_prefetch(simple[ns].dst, vq->hdr_len + p->len, true);
+			virtq_buf_prefetch(simple[ns].dst, vq->hdr_len + p->len, true);
 			ns++;
 		} else {
 			rx_copy(vq, &rv, p, vq->last_used_idx + used);
@@ -791,13 +773,13 @@ uint16_t virtq_enqueue_burst(struct virtq *vq, struct pkt *const *pkts, uint16_t
 		vq_notify(vq);
 	}
 	if (unlikely(r < 0)) {
-		vq_fail(vq, r);
-		ctr_add(&vq->stats.drop_invalid, n - i);
+		virtq_fail__(vq, r);
+		virtq_ctr_add(&vq->stats.drop_invalid, n - i);
 	} else if (i < n) {
-		ctr_add(&vq->stats.drop_full, n - i);
+		virtq_ctr_add(&vq->stats.drop_full, n - i);
 	}
-	ctr_add(&vq->stats.packets, i);
-	ctr_add(&vq->stats.bytes, bytes);
+	virtq_ctr_add(&vq->stats.packets, i);
+	virtq_ctr_add(&vq->stats.bytes, bytes);
 	burst_leave(vq);
 	return i;
 }

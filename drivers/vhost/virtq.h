@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// Split virtqueues seen from the device side (virtio 1.x section 2.7): the descriptor chain
-// walker, which validates everything the guest wrote, and the burst functions the vhost-user
-// port's rx/tx call: dequeue (guest TX ring -> packets) and enqueue (packets -> guest RX ring,
-// mergeable buffers), with event-idx aware notifications through the call eventfd.
+// Virtqueues seen from the device side: split rings (virtio 1.x section 2.7, virtq.c) and
+// packed rings (virtio 1.1+ section 2.8, virtq_packed.c, chosen at virtq_start() from the
+// negotiated features). The descriptor chain walkers validate everything the guest wrote; the
+// burst functions the vhost-user port's rx/tx call are dequeue (guest TX ring -> packets) and
+// enqueue (packets -> guest RX ring, mergeable buffers), with interrupt suppression (event idx,
+// or the packed ring's driver event area) deciding the call eventfd writes.
 //
 // How it works with threads: the control thread configures a queue only while it is quiesced
 // and then publishes it by setting `ready` (virtq_start). A worker entering a burst stores
@@ -31,6 +33,14 @@ STATIC_ASSERT(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio 1.x rings are l
 #define VIRTQ_DESC_F_INDIRECT 0x4
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 0x1
 #define VIRTQ_USED_F_NO_NOTIFY 0x1
+// Packed ring: descriptor flags marking available / used (against a wrap counter), the event
+// suppression flags, and the wrap bit of an event offset or of a vhost-user ring base half.
+#define VIRTQ_DESC_F_AVAIL 0x80
+#define VIRTQ_DESC_F_USED 0x8000
+#define VIRTQ_EVENT_F_ENABLE 0x0
+#define VIRTQ_EVENT_F_DISABLE 0x1
+#define VIRTQ_EVENT_F_DESC 0x2
+#define VIRTQ_PACKED_WRAP 0x8000
 
 #define VIRTQ_INDIRECT_MAX 65536u // entries of one indirect table (Linux vhost's bound)
 #define VIRTQ_SEGS_MAX 64u // buffer segments one packet may be scattered into (enqueue)
@@ -61,7 +71,25 @@ struct virtq_used {
 	struct virtq_used_elem ring[]; // [size], then avail_event (uint16_t)
 };
 
+// Packed ring descriptor (virtio 1.1+ section 2.8.13): the guest writes flags last with a
+// release store when it makes the descriptor available, we do the same when we mark it used.
+struct virtq_pdesc {
+	volatile uint64_t addr;
+	volatile uint32_t len;
+	volatile uint16_t id; // buffer id, in the last descriptor of a chain
+	_Atomic uint16_t flags;
+};
+
+// Packed ring event suppression area (driver area: the guest's wishes for our interrupts; device
+// area: ours for its kicks).
+struct virtq_event {
+	volatile uint16_t off_wrap; // descriptor offset (bits 0-14) and wrap counter (bit 15)
+	volatile uint16_t flags; // VIRTQ_EVENT_F_*
+};
+
 STATIC_ASSERT(sizeof(struct virtq_desc) == 16, "virtq_desc wire size");
+STATIC_ASSERT(sizeof(struct virtq_pdesc) == 16, "virtq_pdesc wire size");
+STATIC_ASSERT(sizeof(struct virtq_event) == 4, "virtq_event wire size");
 STATIC_ASSERT(sizeof(_Atomic uint16_t) == 2, "ring index size");
 
 // virtio-net header (with VERSION_1 or MRG_RXBUF: 12 bytes, else 10 without num_buffers).
@@ -88,6 +116,9 @@ enum virtq_error {
 	VIRTQ_ERR_INDIRECT_NEXT, // INDIRECT together with NEXT
 	VIRTQ_ERR_INDIRECT_FEATURE, // INDIRECT without VIRTIO_RING_F_INDIRECT_DESC
 	VIRTQ_ERR_DIRECTION, // device-writable buffer on TX or read-only buffer on RX
+	VIRTQ_ERR_ID, // packed: buffer id >= ring size
+	VIRTQ_ERR_CHAIN_AVAIL, // packed: a chained descriptor that is not available
+	VIRTQ_ERR_INDIRECT_CHAIN, // packed: indirect descriptor inside a descriptor chain
 	VIRTQ_ERR_MAX,
 };
 
@@ -131,10 +162,13 @@ struct virtq {
 	bool mrg_rxbuf;
 	bool event_idx;
 	bool indirect;
+	bool packed; // packed ring layout (VIRTIO_F_RING_PACKED): bursts go to virtq_packed.c
 	int callfd; // -1: no interrupts
 	uint16_t port_id; // stamped into received packets
 	uint16_t qid; // port queue index, stamped into received packets
-	// Ring state. worker: rw, control: rw (quiesced only)
+	// Ring state. worker: rw, control: rw (quiesced only). Packed: last_avail_idx is the ring
+	// position of the next descriptor (also where the next used one goes) and signalled_used
+	// the position at the last interrupt check.
 	uint16_t last_avail_idx;
 	uint16_t last_used_idx;
 	uint16_t signalled_used;
@@ -144,6 +178,18 @@ struct virtq {
 	_Atomic uint32_t busy; // worker: rw, control: ro; pairs with ready
 	_Atomic uint32_t error; // enum virtq_error; worker sets, control clears (quiesced)
 	int errfd; // eventfd written once when error is set; -1: none
+	// Packed ring only. worker: ro, control: rw (quiesced)
+	struct virtq_pdesc *pdesc; // descriptor ring
+	const struct virtq_event *driver_event; // the guest's suppression of our interrupts
+	struct virtq_event *device_event; // ours of its kicks (disabled: we poll)
+	uint32_t pool_room; // data room of pool's buffers
+	// Packed ring state. worker: rw, control: rw (quiesced only)
+	bool avail_wrap; // wrap counter of the descriptor at last_avail_idx
+	bool signalled_wrap; // and of signalled_used
+	uint16_t consumed; // descriptors taken so far (free-running, for status)
+	// last_avail_idx | avail_wrap << 15 | consumed << 16 after each burst: where the ring
+	// stands, for status. worker: w (relaxed), control: r
+	_Atomic uint32_t pos_snap;
 	struct virtq_stats stats __cache_aligned;
 } __cache_aligned;
 
@@ -152,7 +198,10 @@ struct virtq_config {
 	const struct vhost_mem *mem;
 	uint64_t desc, avail, used;
 	uint16_t size; // power of two, <= 32768
-	uint16_t base; // next avail index to process
+	// Where to start, in the vhost-user ring base encoding: split, the next avail index (bits
+	// 0-15); packed, the next avail position (bits 0-14) and its wrap counter (bit 15), with
+	// the next used position and wrap counter in bits 16-31.
+	uint32_t base;
 	uint64_t features; // negotiated virtio features (hdr size, mrg, event idx, indirect)
 	int callfd; // -1: none; stays owned by the caller
 	struct mempool *pool;
@@ -162,9 +211,11 @@ struct virtq_config {
 void virtq_init(struct virtq *vq, uint16_t port_id, uint16_t qid, int errfd);
 
 // Translates the ring addresses (each ring must lie inside one region), loads the state and
-// publishes the queue to workers. The queue must be quiesced. Returns 0, or -EINVAL with err
-// filled (nothing published). *base_fixed is set when the ring's used idx disagreed with
-// cfg->base and was adopted (the previous back-end left buffers in flight).
+// publishes the queue to workers; the layout (split or packed) follows cfg->features. The queue
+// must be quiesced. Returns 0, or -EINVAL with err filled (nothing published). *base_fixed is
+// set when the used position (split: the ring's used idx; packed: the base's upper half)
+// disagreed with the avail position and was adopted (the previous back-end left buffers in
+// flight).
 int virtq_start(
 	struct virtq *vq, const struct virtq_config *cfg, bool *base_fixed, struct err *err);
 
@@ -172,8 +223,10 @@ int virtq_start(
 // Control thread. Idempotent.
 void virtq_quiesce(struct virtq *vq);
 
-// Next avail index (for GET_VRING_BASE); the queue must be quiesced.
-uint16_t virtq_base(const struct virtq *vq);
+// Ring position for GET_VRING_BASE, encoded as virtq_config.base (packed: avail and used halves
+// are equal: we complete in order and hold no buffer across a stop). The queue must be
+// quiesced.
+uint32_t virtq_base(const struct virtq *vq);
 
 // Error that stopped the queue, VIRTQ_ERR_NONE if none. virtq_clear_error() needs quiesced.
 enum virtq_error virtq_get_error(const struct virtq *vq);

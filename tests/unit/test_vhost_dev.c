@@ -2,7 +2,8 @@
 // vhost-user device state machine, replaying front-end sessions against a synthetic guest:
 // negotiation and refusals (with REPLY_ACK), vring bring-up and enable rules, multi-queue
 // reporting, traffic, GET_VRING_BASE, a memory table swapped under running queues, a guest error
-// that breaks the device until the front-end resets it, and no fd leaks.
+// that breaks the device until the front-end resets it, packed rings (ring base with wrap
+// counters, stop and restart), and no fd leaks.
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +26,7 @@ static struct guest g;
 static struct virtq vqs[2 * NPAIRS];
 static struct vhost_dev dev;
 static struct gq gqs[2 * NPAIRS];
+static struct pgq pgqs[2];
 static int errfd;
 static unsigned pairs_reported, kicks_watched;
 static uint8_t reply[VHOST_REPLY_MAX];
@@ -91,7 +93,8 @@ static int sendm(uint32_t req, uint32_t flags, const void *payload, uint32_t siz
 	int ret;
 
 	memcpy(wire, h, sizeof(h));
-	memcpy(wire + VHOST_HDR_SIZE, payload, size);
+	if (size > 0) // payload may be NULL then (memcpy's arguments must not be)
+		memcpy(wire + VHOST_HDR_SIZE, payload, size);
 	err_clear(&err);
 	for (unsigned i = 0; i < n_fds; i++)
 		owned[i] = dup(fds[i]);
@@ -364,6 +367,101 @@ START_TEST(test_broken_and_reset)
 }
 END_TEST
 
+// SET_VRING_NUM/BASE/ADDR/KICK/CALL for packed vring i on guest queue pgqs[i].
+static void setup_packed_vring(unsigned i, uint16_t size, uint32_t base)
+{
+	struct vhost_vring_addr a = {.index = i};
+	int kfd = eventfd(0, EFD_CLOEXEC);
+	uint64_t v = i;
+
+	a.desc = pgqs[i].desc_gpa + GUEST_UVA_OFF;
+	a.avail = pgqs[i].driver_gpa + GUEST_UVA_OFF;
+	a.used = pgqs[i].device_gpa + GUEST_UVA_OFF;
+	send_state(VHOST_REQ_SET_VRING_NUM, i, size);
+	send_state(VHOST_REQ_SET_VRING_BASE, i, base);
+	ck_assert_int_eq(sendm(VHOST_REQ_SET_VRING_ADDR, 0, &a, sizeof(a), NULL, 0), 0);
+	ck_assert_int_eq(sendm(VHOST_REQ_SET_VRING_KICK, 0, &v, 8, &kfd, 1), 0);
+	v = i | VHOST_VRING_NOFD;
+	ck_assert_int_eq(sendm(VHOST_REQ_SET_VRING_CALL, 0, &v, 8, NULL, 0), 0);
+	send_state(VHOST_REQ_SET_VRING_ENABLE, i, 1);
+	close(kfd);
+}
+
+static uint32_t get_base(unsigned i)
+{
+	ck_assert_int_eq(
+		sendm(VHOST_REQ_GET_VRING_BASE, 0, &(struct vhost_vring_state){i, 0}, 8, NULL, 0),
+		0);
+	ck_assert_uint_eq(reply_len, 20);
+	ck_assert_uint_eq(((uint32_t *)reply)[3], i);
+	return ((uint32_t *)reply)[4];
+}
+
+// A packed-ring session as QEMU runs one: the base carries positions and wrap counters both
+// ways, and a ring stopped with GET_VRING_BASE continues where it stood.
+START_TEST(test_packed_session)
+{
+	uint64_t feats = FEATS | VHOST_BIT(VIRTIO_F_RING_PACKED);
+	struct pkt *pkts[8];
+	uint32_t base;
+	uint64_t v;
+
+	ck_assert(VHOST_DEV_FEATURES & VHOST_BIT(VIRTIO_F_RING_PACKED));
+	negotiate(feats);
+	// Without VERSION_1 a packed ring is refused.
+	v = VHOST_BIT(VIRTIO_F_RING_PACKED) | VHOST_BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+	ck_assert_int_eq(sendm(VHOST_REQ_SET_FEATURES, 0, &v, 8, NULL, 0), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "VERSION_1"));
+	ck_assert_uint_eq(dev.features, feats);
+	for (unsigned i = 0; i < 2; i++) {
+		pgq_init(&pgqs[i], &g, 8);
+		setup_packed_vring(i, 8, 0x80008000); // QEMU's first base: both halves at 0, wrap 1
+	}
+	ck_assert_uint_eq(vhost_dev_n_running(&dev), 2);
+	ck_assert(vqs[1].packed);
+	for (int round = 0; round < 3; round++) {
+		for (int k = 0; k < 3; k++) {
+			uint64_t gpa;
+
+			pgq_post(&pgqs[1], 72, false, &gpa);
+			memset(guest_ptr(&g, gpa), 0, 72);
+		}
+		ck_assert_uint_eq(virtq_dequeue_burst(&vqs[1], pkts, 8), 3);
+		pkt_free_bulk(pkts, 3);
+		for (int k = 0; k < 3; k++)
+			ck_assert(pgq_get(&pgqs[1], &(uint16_t){0}, &(uint32_t){0}, NULL));
+	}
+	// 9 descriptors on an 8-descriptor ring: position 1, wrap counter 0, in both halves.
+	base = get_base(1);
+	ck_assert_uint_eq(base, 1 | 1u << 16);
+	ck_assert(!virtq_is_ready(&vqs[1]));
+	setup_packed_vring(1, 8, base);
+	ck_assert(virtq_is_ready(&vqs[1]));
+	pgq_post(&pgqs[1], 80, false, NULL);
+	ck_assert_uint_eq(virtq_dequeue_burst(&vqs[1], pkts, 8), 1);
+	ck_assert_uint_eq(pkts[0]->len, 68);
+	pkt_free(pkts[0]);
+	ck_assert_uint_eq(get_base(1), 2 | 2u << 16);
+	// A base whose position is outside the ring does not start the vring.
+	setup_packed_vring(1, 8, 9 | VIRTQ_PACKED_WRAP);
+	ck_assert(!virtq_is_ready(&vqs[1]));
+	ck_assert_uint_eq(vhost_dev_n_running(&dev), 1);
+}
+END_TEST
+
+// A split ring base is one 16-bit index: more is refused (packed bases are 32-bit).
+START_TEST(test_split_base_range)
+{
+	struct vhost_vring_state st = {0, 65536};
+
+	negotiate(FEATS);
+	ck_assert_int_eq(sendm(VHOST_REQ_SET_VRING_BASE, 0, &st, 8, NULL, 0), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "split"));
+	st.num = 65535;
+	ck_assert_int_eq(sendm(VHOST_REQ_SET_VRING_BASE, 0, &st, 8, NULL, 0), 0);
+}
+END_TEST
+
 // Reset closes every fd the front-end gave us (checked by the fixture) and forgets the session.
 START_TEST(test_reset_releases)
 {
@@ -401,6 +499,8 @@ static Suite *dev_suite(void)
 	tcase_add_test(tc, test_mem_table_swap);
 	tcase_add_test(tc, test_broken_and_reset);
 	tcase_add_test(tc, test_reset_releases);
+	tcase_add_test(tc, test_packed_session);
+	tcase_add_test(tc, test_split_base_range);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // A synthetic virtio guest for the vhost unit tests and fuzzers: guest memory made of memfd
 // regions (mapped by vhost_mem_map() as a front-end's would be) or caller buffers, and a tiny
-// driver side of a split virtqueue (descriptor table, avail ring, used ring) to post buffers and
-// read completions. Header-only: each test includes it once.
+// driver side of a split virtqueue (descriptor table, avail ring, used ring) and of a packed
+// virtqueue (descriptor ring, event suppression areas, wrap counters) to post buffers and read
+// completions. Header-only: each test includes it once.
 #ifndef VSWITCH_TEST_VHOST_GUEST_H
 #define VSWITCH_TEST_VHOST_GUEST_H
 
@@ -183,6 +184,142 @@ static inline uint16_t gq_post(struct gq *q, uint32_t len, bool write, uint64_t 
 static inline uint16_t gq_used_idx(const struct gq *q)
 {
 	return atomic_load_explicit(&q->used->idx, memory_order_acquire);
+}
+
+// Driver side of one packed virtqueue, as the spec's example driver (virtio 1.1+ 2.8.21): the
+// first descriptor of a chain is made available last, the buffer id goes in the last one.
+#define PGQ_SIZE_MAX 1024
+
+struct pgq_elem {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags; // VIRTQ_DESC_F_WRITE / INDIRECT (NEXT is added along the chain)
+};
+
+struct pgq {
+	struct guest *g;
+	uint16_t size;
+	uint64_t desc_gpa, driver_gpa, device_gpa;
+	struct virtq_pdesc *desc;
+	struct virtq_event *driver; // ours (the guest's wishes for interrupts)
+	struct virtq_event *device; // the device's
+	uint16_t avail_pos; // next descriptor the driver fills
+	bool avail_wrap; // Driver Ring Wrap Counter
+	uint16_t used_pos; // next used descriptor the driver reads
+	bool used_wrap;
+	uint16_t next_id; // buffer ids handed out round robin
+	uint16_t ndesc[PGQ_SIZE_MAX]; // chain length per buffer id (to skip over used chains)
+};
+
+static inline void pgq_init(struct pgq *q, struct guest *g, uint16_t size)
+{
+	memset(q, 0, sizeof(*q));
+	q->g = g;
+	q->size = size;
+	q->desc_gpa = guest_alloc(g, 16ull * size, 16);
+	q->driver_gpa = guest_alloc(g, 4, 4);
+	q->device_gpa = guest_alloc(g, 4, 4);
+	q->desc = guest_ptr(g, q->desc_gpa);
+	q->driver = guest_ptr(g, q->driver_gpa);
+	q->device = guest_ptr(g, q->device_gpa);
+	memset(q->desc, 0, 16ull * size);
+	memset(q->driver, 0, 4);
+	memset(q->device, 0, 4);
+	q->avail_wrap = true;
+	q->used_wrap = true;
+}
+
+// The virtq_config a front-end would give: avail and used halves of the base at 0, wrap 1.
+static inline struct virtq_config pgq_config(
+	const struct pgq *q, uint64_t features, struct mempool *pool)
+{
+	return (struct virtq_config){.mem = q->g->mem,
+		.desc = q->desc_gpa + GUEST_UVA_OFF,
+		.avail = q->driver_gpa + GUEST_UVA_OFF,
+		.used = q->device_gpa + GUEST_UVA_OFF,
+		.size = q->size,
+		.base = VIRTQ_PACKED_WRAP | (uint32_t)VIRTQ_PACKED_WRAP << 16,
+		.features = features | VHOST_BIT(VIRTIO_F_RING_PACKED),
+		.callfd = -1,
+		.pool = pool};
+}
+
+static inline uint16_t pgq_wrap_bits(bool wrap)
+{
+	return wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
+}
+
+// Makes a chain of n elements available with buffer id `id` (written in every descriptor, as
+// Linux does; the device reads the last one). Returns the position of its first descriptor.
+static inline uint16_t pgq_add_id(struct pgq *q, const struct pgq_elem *e, unsigned n, uint16_t id)
+{
+	uint16_t first = q->avail_pos, head_flags = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct virtq_pdesc *d = &q->desc[q->avail_pos];
+		uint16_t f = e[i].flags | pgq_wrap_bits(q->avail_wrap) |
+			(i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
+
+		d->addr = e[i].addr;
+		d->len = e[i].len;
+		d->id = id;
+		if (i == 0)
+			head_flags = f;
+		else
+			atomic_store_explicit(&d->flags, f, memory_order_release);
+		if (++q->avail_pos == q->size) {
+			q->avail_pos = 0;
+			q->avail_wrap = !q->avail_wrap;
+		}
+	}
+	if (id < PGQ_SIZE_MAX)
+		q->ndesc[id] = (uint16_t)n;
+	atomic_store_explicit(&q->desc[first].flags, head_flags, memory_order_release);
+	return first;
+}
+
+static inline uint16_t pgq_add(struct pgq *q, const struct pgq_elem *e, unsigned n)
+{
+	uint16_t id = q->next_id;
+
+	q->next_id = (uint16_t)((q->next_id + 1) % q->size);
+	pgq_add_id(q, e, n, id);
+	return id;
+}
+
+// Posts one buffer of len bytes (allocated in guest memory) as a single descriptor. Returns its
+// buffer id; *gpa gets the buffer address.
+static inline uint16_t pgq_post(struct pgq *q, uint32_t len, bool write, uint64_t *gpa)
+{
+	struct pgq_elem e = {.addr = guest_alloc(q->g, len, 64),
+		.len = len,
+		.flags = write ? VIRTQ_DESC_F_WRITE : 0};
+
+	if (gpa)
+		*gpa = e.addr;
+	return pgq_add(q, &e, 1);
+}
+
+// Takes the next used descriptor if the device wrote it: true with *id, *len, *flags filled,
+// the read position skipped over the buffer's chain.
+static inline bool pgq_get(struct pgq *q, uint16_t *id, uint32_t *len, uint16_t *flags)
+{
+	struct virtq_pdesc *d = &q->desc[q->used_pos];
+	uint16_t f = atomic_load_explicit(&d->flags, memory_order_acquire);
+	uint16_t want = q->used_wrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+
+	if ((f & (VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED)) != want)
+		return false;
+	*id = d->id;
+	*len = d->len;
+	if (flags)
+		*flags = f;
+	q->used_pos += *id < PGQ_SIZE_MAX && q->ndesc[*id] ? q->ndesc[*id] : 1;
+	if (q->used_pos >= q->size) {
+		q->used_pos -= q->size;
+		q->used_wrap = !q->used_wrap;
+	}
+	return true;
 }
 
 #endif

@@ -89,7 +89,9 @@ vh_initramfs() {
 }
 
 # vh_qemu LOGDIR CHARDEV APPEND: starts a TCG guest on a vhost-user netdev in the background
-# (pid in VH_QEMU_PID). Guest memory is a shared memfd: no hugepages needed.
+# (pid in VH_QEMU_PID). Guest memory is a shared memfd: no hugepages needed. VH_DEV_OPTS adds
+# virtio-net-pci options (packed=on). no_timer_check: on a loaded host, TCG can be slow enough
+# for the guest's IO-APIC timer check to fail and panic at boot.
 # vectors=0: QEMU 7.2 + TCG + vhost-user crashes in the MSI-X vector unmask path when the
 # guest driver sets DRIVER_OK (no irqfd without KVM); INTx avoids it, and QEMU then relays our
 # call eventfd writes as interrupts itself.
@@ -99,11 +101,11 @@ vh_qemu() {
 		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
 		-nodefaults -vga none -display none -no-reboot \
 		-kernel "$VH_KERNEL" -initrd "$VH_CACHE/initramfs-vhost.cpio" \
-		-append "console=ttyS0 quiet panic=-1 $append" \
+		-append "console=ttyS0 quiet panic=-1 no_timer_check $append" \
 		-serial "file:$d/console.log" -pidfile "$d/qemu.pid" \
 		-chardev "$chardev" \
 		-netdev vhost-user,id=n0,chardev=c0,queues=1 \
-		-device virtio-net-pci,netdev=n0,addr=0x3,disable-legacy=on,mac=52:54:00:76:68:01,vectors=0 \
+		-device virtio-net-pci,netdev=n0,addr=0x3,disable-legacy=on,mac=52:54:00:76:68:01,vectors=0${VH_DEV_OPTS:+,$VH_DEV_OPTS} \
 		>"$d/qemu.out" 2>&1 &
 	VH_QEMU_PID=$!
 }

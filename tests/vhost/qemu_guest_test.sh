@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # A Linux guest (QEMU TCG, interrupt-driven virtio-net) on a vhost-user port pings a host in a
 # network namespace through the switch, both ways, also with 4000-byte pings (mergeable rx
-# buffers). Then QEMU as the socket server (vhost-user-client port) with the switch restarted
-# while the guest keeps pinging: QEMU replays the device state and traffic resumes.
+# buffers); then the same with packed virtqueues (packed=on). Then QEMU as the socket server
+# (vhost-user-client port) with the switch restarted while the guest keeps pinging: QEMU replays
+# the device state and traffic resumes.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/guest_lib.sh"
 require_root
@@ -58,6 +59,36 @@ rx=$(port_stat vm0 .rx_packets)
 tx=$(port_stat vm0 .tx_packets)
 check "switch counted the guest's traffic (rx $rx, tx $tx)" test "$rx" -ge 10 -a "$tx" -ge 10
 check "del-port vm0" vsctl del-port vm0
+
+# ---- 1b: the same with packed virtqueues (virtio 1.1) ----
+check "add vhost-user port vmp" vsctl add-port br0 vmp type=vhost-user path=$T_DIR/vmp.sock
+D=$T_DIR/gp
+mkdir -p "$D"
+VH_DEV_OPTS=packed=on vh_qemu "$D" "socket,id=c0,path=$T_DIR/vmp.sock" \
+	"vsw.mode=ping vsw.ip=$NET.2/24 vsw.peer=$NET.1 vsw.secs=4"
+T_PIDS+=("$VH_QEMU_PID")
+if ! vh_wait "$D/console.log" "VSW-READY" 180 "$VH_QEMU_PID"; then
+	fail "packed guest did not come up"
+	tail -n 30 "$D/console.log" "$D/qemu.out"
+	vs_done
+fi
+check_eq "vmp negotiated a packed ring" "packed" "$(port_status vmp ring)"
+gf=$(sed -n 's/.*VSW-READY.* features=\([01]*\).*/\1/p' "$D/console.log" | tr -d '\r')
+check_eq "the guest driver runs a packed ring (feature bit 34)" "1" "${gf:34:1}"
+vh_wait "$D/console.log" "VSW-PING " 60 "$VH_QEMU_PID"
+check_match "packed: guest pings the host through the switch" "VSW-PING rc=0" \
+	"$(grep 'VSW-PING ' "$D/console.log")"
+check "packed: host pings the guest through the switch" in_host h1 ping -c 3 -i 0.3 -W 3 "$NET.2"
+vh_wait "$D/console.log" "VSW-END" 90 "$VH_QEMU_PID"
+check_match "packed: 4000-byte pings (mergeable rx buffers)" "VSW-PING-BIG rc=0" \
+	"$(grep 'VSW-PING-BIG' "$D/console.log")"
+t_log "packed guest: $(grep VSW-STATS "$D/console.log" | tr -d '\r')"
+irq=$(port_status vmp guest-interrupts)
+check "packed: guest interrupts raised through the call eventfd ($irq)" test "${irq:-0}" -gt 0
+check_eq "packed: no guest error" "null" \
+	"$(port_status vmp last-error | grep -v 'closed by' || echo null)"
+for i in $(seq 1 100); do kill -0 "$VH_QEMU_PID" 2>/dev/null || break; sleep 0.1; done
+check "del-port vmp" vsctl del-port vmp
 
 # ---- 2: QEMU listens (server=on), we connect; the switch restarts under traffic ----
 D=$T_DIR/g2

@@ -3,8 +3,8 @@
 # vhost-user ports against dpdk-testpmd virtio-user peers: testpmd txonly -> switch -> testpmd
 # rxonly with every packet accounted for (sent == switch rx == switch tx + counted drops == peer
 # rx), an exact zero-loss exchange, both port modes (we listen / we connect), two queue pairs,
-# jumbo frames and an oversize frame, peer kill + restart, switch restart with reconnection, and
-# no leak of packet buffers or fds afterwards.
+# jumbo frames and an oversize frame, peer kill + restart, switch restart with reconnection, the
+# same with packed virtqueues (packed_vq=1), and no leak of packet buffers or fds afterwards.
 source "$(dirname "$0")/lib.sh"
 require_root
 # Where things stand when a count does not match: ring positions, rx queue placement, buffers.
@@ -242,6 +242,128 @@ tp_stop rx
 check "vc0 reconnecting after the peers left" wait_status vc0 state 5 reconnecting
 check "del-port vc0" vsctl del-port vc0
 check "del-port vc1" vsctl del-port vc1
+
+# ---- packed virtqueues: server mode, zero loss, jumbo (mergeable), peer restart ----
+PK=queues=1,packed_vq=1
+check "add vhost-user port pv0" vsctl add-port br0 pv0 type=vhost-user path=$S/pv0.sock
+check "add vhost-user port pv1" vsctl add-port br0 pv1 type=vhost-user path=$S/pv1.sock
+vsctl clear-stats
+tp_start rx "net_virtio_user0,path=$S/pv1.sock,$PK" rxonly
+tp_start tx "net_virtio_user0,path=$S/pv0.sock,$PK" txonly
+check "packed peers ready" tp_wait_ready tx
+check "pv0 runs both vrings" wait_status pv0 vrings-running 5 2
+check "pv1 runs both vrings" wait_status pv1 vrings-running 5 2
+check_eq "pv0 negotiated a packed ring" "packed" "$(port_status pv0 ring)"
+f=$(port_status pv1 features)
+check "VIRTIO_F_RING_PACKED (bit 34) negotiated ($f)" test $(((f >> 34) & 1)) -eq 1
+tp_cmd rx start
+tp_cmd tx start
+sleep 2
+wait_counter pv0 .rx_packets 10000
+tp_cmd tx stop
+settle pv0 pv1
+txd=$(tp_stat tx TX-packets)
+tp_wait_stat rx RX-packets "$(port_stat pv1 .tx_packets)"
+rxd=$(tp_stat rx RX-packets)
+pv0_rx=$(port_stat pv0 .rx_packets)
+pv1_tx=$(port_stat pv1 .tx_packets)
+pv1_full=$(port_stat pv1 .drops.tx_full)
+dp_drops=$(vsctl -j get-stats | jq '[.ports[].drops | to_entries[] | select(.key|startswith("dp_")) | .value] | add')
+diag pv0
+t_log "packed: testpmd tx $txd, pv0 rx $pv0_rx, pv1 tx $pv1_tx + full $pv1_full, testpmd rx $rxd, datapath drops $dp_drops"
+check "packed: traffic flowed (testpmd sent $txd)" test "${txd:-0}" -gt 1000
+check_eq "packed: testpmd tx == switch rx" "$txd" "$pv0_rx"
+check_eq "packed: switch rx == switch tx + counted drops" "$pv0_rx" \
+	"$((pv1_tx + pv1_full + dp_drops))"
+check_eq "packed: switch tx == testpmd rx" "$pv1_tx" "$rxd"
+check_eq "packed: no guest error" "0" "$(port_stat pv0 .drops.rx_invalid)"
+tp_stop tx
+vsctl clear-stats
+tp_start tx "net_virtio_user0,path=$S/pv0.sock,$PK" io
+check "packed testpmd tx (io) ready" tp_wait_ready tx
+check "packed peer reconnected after its restart" wait_status pv0 vrings-running 10 2
+rx0=$(tp_stat rx RX-packets)
+tp_cmd tx "start tx_first 4"
+tp_wait_stat rx RX-packets "$((rx0 + 128))"
+settle pv0 pv1
+check_eq "packed zero-loss: 4 bursts of 32 arrive" "$((rx0 + 128))" "$(tp_stat rx RX-packets)"
+check_eq "packed zero-loss: switch counted 128 in" "128" "$(port_stat pv0 .rx_packets)"
+check_eq "packed zero-loss: no drop" "0" "$(port_stat pv1 .drops.tx_full)"
+check_eq "packed: sessions counted (txonly, io)" "2" "$(port_status pv0 sessions)"
+tp_stop tx
+tp_stop rx
+# Jumbo frames: 9000 bytes spread over several 2 kB guest buffers (mergeable rx on packed).
+check "mtu 9000 on pv0" vsctl set port pv0 mtu=9000
+check "mtu 9000 on pv1" vsctl set port pv1 mtu=9000
+vsctl clear-stats
+TP_MEM=512 tp_start rx "net_virtio_user0,path=$S/pv1.sock,$PK" rxonly --max-pkt-len=9018 \
+	--enable-scatter
+TP_MEM=512 tp_start tx "net_virtio_user0,path=$S/pv0.sock,$PK" txonly --mbuf-size=9600 \
+	--max-pkt-len=9018 --txpkts=9000
+check "packed jumbo peers ready" tp_wait_ready tx
+check "packed jumbo peers connected" wait_status pv0 vrings-running 5 2
+tp_cmd rx start
+tp_cmd tx start
+sleep 2
+wait_counter pv1 .tx_packets 200
+tp_cmd tx stop
+settle pv0 pv1
+txd=$(tp_stat tx TX-packets)
+tp_wait_stat rx RX-packets "$(port_stat pv1 .tx_packets)"
+rxd=$(tp_stat rx RX-packets)
+rxb=$(tp_stat rx RX-bytes)
+pv1_tx=$(port_stat pv1 .tx_packets)
+pv1_full=$(port_stat pv1 .drops.tx_full)
+t_log "packed jumbo: testpmd tx $txd, pv1 tx $pv1_tx + full $pv1_full, testpmd rx $rxd ($rxb bytes)"
+check "packed jumbo frames flowed ($rxd received)" test "${rxd:-0}" -gt 100
+check_eq "packed jumbo: all received frames are 9000 bytes" "$((rxd * 9000))" "$rxb"
+check_eq "packed jumbo: sent == switch rx" "$txd" "$(port_stat pv0 .rx_packets)"
+check_eq "packed jumbo: switch tx + counted drops == switch rx" "$txd" "$((pv1_tx + pv1_full))"
+check_eq "packed jumbo: switch tx == peer rx" "$pv1_tx" "$rxd"
+tp_stop tx
+tp_stop rx
+check "packed ports did not break" test "$(port_field pv0 state)" = started
+check "del-port pv0" vsctl del-port pv0
+check "del-port pv1" vsctl del-port pv1
+
+# ---- packed virtqueues, client mode: the switch restarts and reconnects ----
+check "add vhost-user-client port pc0" vsctl add-port br0 pc0 type=vhost-user-client \
+	path=$S/pc0.sock
+check "add vhost-user-client port pc1" vsctl add-port br0 pc1 type=vhost-user-client \
+	path=$S/pc1.sock
+tp_start rx "net_virtio_user0,path=$S/pc1.sock,$PK,server=1" rxonly
+tp_start tx "net_virtio_user0,path=$S/pc0.sock,$PK,server=1" txonly
+check "pc0 connects to its packed peer" wait_status pc0 vrings-running 15 2
+check "pc1 connects to its packed peer" wait_status pc1 vrings-running 15 2
+check_eq "pc0 negotiated a packed ring" "packed" "$(port_status pc0 ring)"
+tp_cmd rx start
+tp_cmd tx start
+tp_wait_stat rx RX-packets 1000 15
+tp_cmd tx stop
+settle pc0 pc1
+txd=$(tp_stat tx TX-packets)
+tp_wait_stat rx RX-packets "$(port_stat pc1 .tx_packets)"
+rxd=$(tp_stat rx RX-packets)
+check "packed client mode: traffic flowed ($rxd)" test "${rxd:-0}" -gt 1000
+check_eq "packed client mode: sent == switch rx" "$txd" "$(port_stat pc0 .rx_packets)"
+check_eq "packed client mode: switch tx == peer rx" "$(port_stat pc1 .tx_packets)" "$rxd"
+vs_stop
+check "vswitchd restarts (packed peers waiting)" vs_start
+check "pc0 reconnects after the switch restart" wait_status pc0 vrings-running 20 2
+check "pc1 reconnects after the switch restart" wait_status pc1 vrings-running 20 2
+rx0=$(tp_stat rx RX-packets)
+tp_cmd tx start
+tp_wait_stat rx RX-packets "$((rx0 + 1000))" 15
+tp_cmd tx stop
+settle pc0 pc1
+rx1=$(tp_stat rx RX-packets)
+check "packed: traffic resumes after the switch restart ($rx0 -> $rx1)" \
+	test "$rx1" -gt "$((rx0 + 1000))"
+check_eq "packed: no guest error after the restart" "0" "$(port_stat pc0 .drops.rx_invalid)"
+tp_stop tx
+tp_stop rx
+check "del-port pc0" vsctl del-port pc0
+check "del-port pc1" vsctl del-port pc1
 sleep 0.5
 check_eq "packet buffers back to the baseline" "$pool0" "$(pool_in_use)"
 check_eq "fds back to the baseline (no port left)" "$((fds0 - 0))" "$(fd_count)"
