@@ -106,7 +106,9 @@ ip addr add 10.77.0.254/24 dev "$tapname" 2>/dev/null
 ip link set "$tapname" up
 sysctl -qw "net.ipv6.conf.$tapname.disable_ipv6=1" 2>/dev/null
 check "h1 pings the host through the tap port" in_host h1 ping -c 3 -i 0.2 -W 2 10.77.0.254
-check "del tap port removes the interface" sh -c "$VSCTL --socket $VS_SOCK del-port $tapname && ! ip link show $tapname >/dev/null 2>&1"
+# The port (and its fd) is freed once every worker has quiesced, just after the reply.
+check "del tap port removes the interface" sh -c "$VSCTL --socket $VS_SOCK del-port $tapname &&
+	for i in \$(seq 1 50); do ip link show $tapname >/dev/null 2>&1 || exit 0; sleep 0.02; done; exit 1"
 
 # Leaks: once every port is gone, buffers in use return to the baseline.
 for p in h1 h2 h3 a1 a2 b1 t1; do vsctl del-port "$p" >/dev/null; done
