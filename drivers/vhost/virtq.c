@@ -397,46 +397,19 @@ static inline int avail_count(struct virtq *vq, uint16_t *avail_idx)
 // dropped but the chain was valid (oversize / short header), or -VIRTQ_ERR_*.
 static __noinline int dequeue_walk(struct virtq *vq, uint16_t head, struct pkt *p, bool *oversize)
 {
+	struct virtq_tx_gather g;
 	struct virtq_walk w;
 	struct virtq_seg s;
-	uint32_t skip = vq->hdr_len;
-	uint32_t room = pkt_tailroom(p);
-	uint8_t *dst = pkt_data(p);
-	uint64_t len = 0;
 	int r;
 
 	if (unlikely((r = virtq_walk_init(&w, vq, head, false)) < 0))
 		return r;
-	while ((r = virtq_walk_next(&w, &s)) > 0) {
-		const uint8_t *src = s.p;
-		uint32_t l = s.len;
-
-		if (skip > 0) {
-			uint32_t k = MIN(skip, l);
-
-			skip -= k;
-			src += k;
-			l -= k;
-		}
-		if (l == 0)
-			continue;
-		// Keep walking an oversize chain: it is validated and returned to the guest.
-		if (likely(len + l <= room))
-			virtq_copy_bytes(dst + len, src, l);
-		len += l;
-	}
+	virtq_tx_gather_init(&g, vq, p);
+	while ((r = virtq_walk_next(&w, &s)) > 0)
+		virtq_tx_gather_seg(&g, &s);
 	if (unlikely(r < 0))
 		return r;
-	if (unlikely(skip > 0)) {
-		*oversize = false;
-		return 1;
-	}
-	if (unlikely(len > room)) {
-		*oversize = true;
-		return 1;
-	}
-	p->len = (uint32_t)len;
-	return 0;
+	return virtq_tx_gather_end(&g, p, oversize);
 }
 
 // Starts loading the used-ring entries [last_used_idx, +n) for writing: the guest's core read

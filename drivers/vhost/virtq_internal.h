@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dataplane/compiler.h"
+#include "dataplane/pkt.h"
 #include "drivers/vhost/virtq.h"
 
 // Single-writer counter update: a plain add, atomic only so that readers never tear.
@@ -66,5 +67,54 @@ static inline void virtq_buf_prefetch(const uint8_t *b, uint32_t len, bool write
 // Stops the queue on a guest error (neg_err = -VIRTQ_ERR_*) and wakes the control thread (one
 // eventfd write, once). Worker, inside a burst.
 void virtq_fail__(struct virtq *vq, int neg_err);
+
+// Gathers the segments of one guest TX chain into a packet, stripping the virtio-net header:
+// the slow path (chained, indirect or region-straddling buffers) of both ring layouts.
+struct virtq_tx_gather {
+	uint8_t *dst;
+	uint32_t room;
+	uint32_t skip; // header bytes still to strip
+	uint64_t len; // frame bytes seen (may exceed room: the chain is still walked to its end)
+};
+
+static inline void virtq_tx_gather_init(
+	struct virtq_tx_gather *g, const struct virtq *vq, struct pkt *p)
+{
+	g->dst = pkt_data(p);
+	g->room = pkt_tailroom(p);
+	g->skip = vq->hdr_len;
+	g->len = 0;
+}
+
+static inline void virtq_tx_gather_seg(struct virtq_tx_gather *g, const struct virtq_seg *s)
+{
+	const uint8_t *src = s->p;
+	uint32_t l = s->len;
+	uint32_t k = MIN(g->skip, l);
+
+	g->skip -= k;
+	src += k;
+	l -= k;
+	// Keep walking an oversize chain: it is validated and returned to the guest.
+	if (l > 0 && likely(g->len + l <= g->room))
+		virtq_copy_bytes(g->dst + g->len, src, l);
+	g->len += l;
+}
+
+// After the last segment: 0 with p->len set, or 1 when the frame is dropped although the chain
+// was valid (*oversize: larger than the buffer, else shorter than its header).
+static inline int virtq_tx_gather_end(struct virtq_tx_gather *g, struct pkt *p, bool *oversize)
+{
+	if (unlikely(g->skip > 0)) {
+		*oversize = false;
+		return 1;
+	}
+	if (unlikely(g->len > g->room)) {
+		*oversize = true;
+		return 1;
+	}
+	p->len = (uint32_t)g->len;
+	return 0;
+}
 
 #endif

@@ -400,43 +400,16 @@ static inline void packed_notify(struct virtq *vq)
 static __noinline int dequeue_walk(
 	struct virtq *vq, struct virtq_packed_walk *w, struct pkt *p, bool *oversize)
 {
+	struct virtq_tx_gather g;
 	struct virtq_seg s;
-	uint32_t skip = vq->hdr_len;
-	uint32_t room = pkt_tailroom(p);
-	uint8_t *dst = pkt_data(p);
-	uint64_t len = 0;
 	int r;
 
-	while ((r = virtq_packed_walk_next(w, &s)) > 0) {
-		const uint8_t *src = s.p;
-		uint32_t l = s.len;
-
-		if (skip > 0) {
-			uint32_t k = MIN(skip, l);
-
-			skip -= k;
-			src += k;
-			l -= k;
-		}
-		if (l == 0)
-			continue;
-		// Keep walking an oversize chain: it is validated and returned to the guest.
-		if (likely(len + l <= room))
-			virtq_copy_bytes(dst + len, src, l);
-		len += l;
-	}
+	virtq_tx_gather_init(&g, vq, p);
+	while ((r = virtq_packed_walk_next(w, &s)) > 0)
+		virtq_tx_gather_seg(&g, &s);
 	if (unlikely(r < 0))
 		return r;
-	if (unlikely(skip > 0)) {
-		*oversize = false;
-		return 1;
-	}
-	if (unlikely(len > room)) {
-		*oversize = true;
-		return 1;
-	}
-	p->len = (uint32_t)len;
-	return 0;
+	return virtq_tx_gather_end(&g, p, oversize);
 }
 
 uint16_t virtq_packed_dequeue(struct virtq *vq, struct pkt **pkts, uint16_t n)
